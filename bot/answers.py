@@ -1,0 +1,59 @@
+"""The typed answer every front end (CLI, Discord, eval) receives from the core."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+Tier = Literal["answer", "related", "none"]
+TIERS: tuple[Tier, ...] = ("answer", "related", "none")
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    """One excerpt shown to the reader, with where it came from."""
+
+    title: str
+    url: str
+    date: str  # YYYY-MM-DD in the site's timezone
+    heading: str | None
+    excerpt: str  # plain text; the matching sentence wrapped in **…**
+    score: float  # the passage's fused relevance in [0, 1]; higher is better
+    source: str  # article path relative to the corpus folder
+    passage_id: str
+    rank: int
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """What the bot says to one question: a confidence tier and its excerpts."""
+
+    question: str
+    tier: Tier
+    results: tuple[Result, ...]
+    best_score: float
+    language: str  # "ja", "en" or "other", guessed from the script
+    index_version: str
+    latency_ms: float = 0.0
+    notice: str | None = None  # a user-facing reason when the question was unusable
+    timings_ms: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def answered(self) -> bool:
+        """Only a confident answer counts; `related` and `none` are editors' gaps."""
+        return self.tier == "answer"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "question": self.question,
+            "tier": self.tier,
+            "answered": self.answered,
+            "best_score": round(self.best_score, 4),
+            "language": self.language,
+            "index_version": self.index_version,
+            "notice": self.notice,
+            "results": [r.to_json() for r in self.results],
+        }

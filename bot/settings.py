@@ -1,0 +1,110 @@
+"""Typed settings from the environment and `.env`, created in `main()`, never at import."""
+
+from __future__ import annotations
+
+import zoneinfo
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+EMBEDDED_MODEL = "embedded:multilingual-e5-small"
+
+
+class SettingsError(Exception):
+    """A setting is missing or wrong; the message names it in one line."""
+
+
+def _split_ids(value: Any) -> Any:
+    """Accept `1,2,3` (what people write in `.env`) as well as a JSON list."""
+    if isinstance(value, str):
+        return [part.strip() for part in value.replace(";", ",").split(",") if part.strip()]
+    return value
+
+
+class Settings(BaseSettings):
+    """Every knob the bot has; `.env.example` documents each one."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", frozen=True
+    )
+
+    # corpus → passages
+    corpus_dir: Path = Path("corpus")
+    site_url: str = "http://localhost:4000"
+    timezone: str = "Asia/Tokyo"
+    passage_chars: int = Field(default=320, ge=80, le=4000)
+    passage_overlap_sentences: int = Field(default=1, ge=0, le=5)
+
+    # vectors
+    cache_dir: Path = Path("cache")
+    embedding_model: str = EMBEDDED_MODEL
+    embedding_batch_size: int = Field(default=16, ge=1, le=1024)
+
+    # search
+    top_k: int = Field(default=3, ge=1, le=10)
+    max_question_chars: int = Field(default=500, ge=20, le=4000)
+    answer_threshold: float | None = None  # overrides the calibrated value for the model
+    related_threshold: float | None = None
+    approximate_index_min_passages: int = Field(default=100_000, ge=0)
+
+    # question log
+    question_db: Path = Path("data/questions.db")
+    user_hash_salt: SecretStr | None = None
+    retention_days: int = Field(default=365, ge=1)
+    log_queue_max: int = Field(default=10_000, ge=1)
+
+    # Discord
+    discord_token: SecretStr | None = None
+    discord_guild_id: int | None = None
+    discord_api_base: str | None = None
+    discord_gateway_url: str | None = None
+    admin_user_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
+    admin_role_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
+    ask_cooldown_seconds: float = Field(default=10.0, ge=0)
+
+    # editors' web view
+    editors_host: str = "127.0.0.1"
+    editors_port: int = Field(default=8001, ge=1, le=65535)
+
+    log_level: str = "INFO"
+
+    _split_admin_ids = field_validator("admin_user_ids", "admin_role_ids", mode="before")(
+        _split_ids
+    )
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            zoneinfo.ZoneInfo(value)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r} (e.g. Asia/Tokyo)") from exc
+        return value
+
+    @field_validator("site_url")
+    @classmethod
+    def _absolute_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/")
+
+    @property
+    def tz(self) -> zoneinfo.ZoneInfo:
+        return zoneinfo.ZoneInfo(self.timezone)
+
+    @property
+    def data_dir(self) -> Path:
+        return self.question_db.parent
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Build settings, turning pydantic's report into one line that names the setting."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        name = str(error["loc"][0]).upper() if error["loc"] else "settings"
+        message = str(error["msg"]).removeprefix("Value error, ")
+        raise SettingsError(f"setting {name}: {message}") from None
