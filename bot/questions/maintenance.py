@@ -1,0 +1,54 @@
+"""Deleting from the question log: retention (purge) and a reader's erasure (forget).
+
+Child rows are deleted explicitly rather than left to ``ON DELETE CASCADE`` so the
+count reported to the operator is every row removed, whatever the connection's
+foreign-key setting.
+"""
+
+from __future__ import annotations
+
+import aiosqlite
+
+from bot.questions.store import rollback_quietly
+
+OLD_QUESTIONS = "SELECT id FROM questions WHERE asked_at < ?"
+USER_QUESTIONS = "SELECT id FROM questions WHERE user_hash = ?"
+
+
+async def delete_older_than(conn: aiosqlite.Connection, cutoff: str) -> int:
+    """Remove questions asked before ``cutoff`` (stored time form); returns rows removed."""
+    return await _delete(
+        conn,
+        [
+            (f"DELETE FROM feedback WHERE question_id IN ({OLD_QUESTIONS})", cutoff),
+            (f"DELETE FROM results WHERE question_id IN ({OLD_QUESTIONS})", cutoff),
+            ("DELETE FROM questions WHERE asked_at < ?", cutoff),
+        ],
+    )
+
+
+async def delete_user(conn: aiosqlite.Connection, user_hash: str) -> int:
+    """Remove a user's questions (with their results and votes) and the votes they gave."""
+    return await _delete(
+        conn,
+        [
+            ("DELETE FROM feedback WHERE voter_hash = ?", user_hash),
+            (f"DELETE FROM feedback WHERE question_id IN ({USER_QUESTIONS})", user_hash),
+            (f"DELETE FROM results WHERE question_id IN ({USER_QUESTIONS})", user_hash),
+            ("DELETE FROM questions WHERE user_hash = ?", user_hash),
+        ],
+    )
+
+
+async def _delete(conn: aiosqlite.Connection, statements: list[tuple[str, str]]) -> int:
+    removed = 0
+    await conn.execute("BEGIN IMMEDIATE")
+    try:
+        for sql, value in statements:
+            async with conn.execute(sql, (value,)) as cursor:
+                removed += max(cursor.rowcount, 0)
+        await conn.commit()
+    except BaseException:
+        await rollback_quietly(conn)
+        raise
+    return removed
