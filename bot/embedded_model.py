@@ -78,7 +78,9 @@ def q4_weights_path() -> Path:
 
 
 def tokenizer_path() -> Path:
-    return package_file("semantra_multilingual", "assets", "multilingual-e5-small", "tokenizer.json")
+    return package_file(
+        "semantra_multilingual", "assets", "multilingual-e5-small", "tokenizer.json"
+    )
 
 
 def read_header(blob: memoryview) -> Q4Header:
@@ -201,8 +203,18 @@ TOKENIZER_CONFIG = {
 SENTENCE_TRANSFORMER_FILES: dict[str, object] = {
     "modules.json": [
         {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
-        {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"},
-        {"idx": 2, "name": "2", "path": "2_Normalize", "type": "sentence_transformers.models.Normalize"},
+        {
+            "idx": 1,
+            "name": "1",
+            "path": "1_Pooling",
+            "type": "sentence_transformers.models.Pooling",
+        },
+        {
+            "idx": 2,
+            "name": "2",
+            "path": "2_Normalize",
+            "type": "sentence_transformers.models.Normalize",
+        },
     ],
     "sentence_bert_config.json": {"max_seq_length": 512, "do_lower_case": False},
     "1_Pooling/config.json": {"word_embedding_dimension": 384, "pooling_mode_mean_tokens": True},

@@ -55,7 +55,7 @@ def configure_logging(level: str, verbose: bool) -> None:
         format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
         stream=sys.stderr,
     )
-    for noisy in ("sentence_transformers", "transformers", "httpx", "urllib3", "filelock"):
+    for noisy in ("sentence_transformers", "transformers", "httpx", "urllib3", "filelock", "bm25s"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 

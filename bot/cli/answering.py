@@ -1,0 +1,154 @@
+"""`ask`, `reindex` and `eval`: the answer pipeline from a terminal."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from tqdm import tqdm
+
+from bot.answers import Answer
+from bot.cli import UserError
+from bot.embeddings import ModelNotFound, load_embedder
+from bot.evaluation import (
+    EvalFileError,
+    Report,
+    format_table,
+    iter_result_keys,
+    read_questions,
+    result_line,
+    score,
+)
+from bot.indexer import ReindexReport
+from bot.pipeline import Engine, EngineConfig
+from bot.search import Filters, Mode
+from bot.settings import Settings
+
+TIER_LABELS = {
+    "answer": "answer",
+    "related": "related (uncertain match)",
+    "none": "not covered by the blog yet",
+}
+
+
+def register(sub: Any) -> None:
+    ask = sub.add_parser("ask", help="answer a question with excerpts and links")
+    ask.add_argument("question", help="the question, in Japanese or English")
+    ask.add_argument("--k", type=int, default=None, help="number of excerpts (default TOP_K)")
+    ask.add_argument("--json", action="store_true", help="print the answer as JSON")
+    ask.add_argument("--category", help="only articles in this category")
+    ask.add_argument("--tag", help="only articles with this tag")
+    ask.add_argument("--since", type=_date, help="only articles on or after YYYY-MM-DD")
+    ask.add_argument("--until", type=_date, help="only articles on or before YYYY-MM-DD")
+    ask.set_defaults(handler=run_ask)
+
+    reindex = sub.add_parser("reindex", help="(re)build the index of CORPUS_DIR")
+    reindex.set_defaults(handler=run_reindex)
+
+    evaluate = sub.add_parser("eval", help="measure retrieval on labelled questions")
+    evaluate.add_argument("file", type=Path, help="JSONL: one {id, question, ...} per line")
+    evaluate.add_argument("--results", type=Path, help="write each answer as JSONL here")
+    evaluate.add_argument(
+        "--compare", action="store_true", help="dense-only, lexical-only and hybrid side by side"
+    )
+    evaluate.set_defaults(handler=run_eval)
+
+
+def _date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date (YYYY-MM-DD)") from None
+
+
+def open_engine(settings: Settings) -> tuple[Engine, ReindexReport]:
+    """Load the model and the (cached) index, showing progress while embedding."""
+    try:
+        embedder = load_embedder(
+            settings.embedding_model, settings.cache_dir, settings.embedding_batch_size
+        )
+    except ModelNotFound as exc:
+        raise UserError(str(exc)) from None
+    if not settings.corpus_dir.is_dir():
+        raise UserError(f"setting CORPUS_DIR: {settings.corpus_dir} is not a folder")
+    with tqdm(
+        total=0,
+        desc="embedding passages",
+        unit="passage",
+        file=sys.stderr,
+        disable=None,
+        leave=False,
+    ) as bar:
+
+        def progress(done: int, total: int) -> None:
+            bar.total = total
+            bar.update(done - bar.n)
+
+        engine, report = Engine.open(EngineConfig.from_settings(settings), embedder, progress)
+    return engine, report
+
+
+def run_ask(args: argparse.Namespace, settings: Settings) -> int:
+    engine, _ = open_engine(settings)
+    filters = Filters(args.category, args.tag, args.since, args.until)
+    answer = engine.answer(args.question, k=args.k, filters=filters)
+    if args.json:
+        print(json.dumps(answer.to_json(), ensure_ascii=False, indent=2))
+    else:
+        print(format_answer(answer))
+    return 0
+
+
+def format_answer(answer: Answer) -> str:
+    lines = [
+        f"Q: {answer.question}",
+        f"[{TIER_LABELS[answer.tier]}] confidence {answer.best_score:.2f}",
+    ]
+    if answer.notice:
+        lines.append(answer.notice)
+    if answer.tier == "none" and not answer.notice:
+        lines.append("Nothing in the blog matches this well; it was noted for the editors.")
+    for result in answer.results:
+        lines.append("")
+        lines.append(f"{result.rank}. {result.title} ({result.date})")
+        if result.heading:
+            lines.append(f"   § {result.heading}")
+        lines.append(f"   {result.excerpt}")
+        lines.append(f"   {result.url}")
+    return "\n".join(lines)
+
+
+def run_reindex(args: argparse.Namespace, settings: Settings) -> int:
+    _, report = open_engine(settings)
+    print(report.summary())
+    for skipped in report.skipped:
+        print(f"  skipped {skipped.source}: {skipped.reason}")
+    return 0
+
+
+def run_eval(args: argparse.Namespace, settings: Settings) -> int:
+    try:
+        items = read_questions(args.file)
+    except (OSError, EvalFileError) as exc:
+        raise UserError(str(exc)) from None
+    engine, _ = open_engine(settings)
+    modes: list[Mode] = ["dense", "lexical", "hybrid"] if args.compare else ["hybrid"]
+    reports: dict[str, Report] = {}
+    results: list[dict[str, Any]] = []
+    for mode in modes:
+        answers = [engine.answer(i.question, k=3, mode=mode, keep_results=True) for i in items]
+        reports[mode] = score(
+            (i, a, list(iter_result_keys(a))) for i, a in zip(items, answers, strict=True)
+        )
+        if mode == "hybrid":
+            results = [result_line(i, a) for i, a in zip(items, answers, strict=True)]
+    if args.results:
+        args.results.write_text(
+            "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in results), encoding="utf-8"
+        )
+    print(format_table(reports))
+    return 0
