@@ -1,0 +1,338 @@
+"""Lexical side of hybrid retrieval: Japanese analysis and BM25 scoring.
+
+Why this shape:
+
+* Readers type exact tokens ("GPT-4o", "$50B", "Llama 4.5") that embeddings blur, so Latin and
+  digit runs are kept whole as compound terms, plus their inner parts ("gpt", "4o").
+* Japanese has no spaces; SudachiPy (core dictionary) segments it. SplitMode.C keeps compounds
+  and names whole (precise), and each C unit's SplitMode.A parts are added as extra terms so a
+  question about "生成" still finds "生成AI" (the Elasticsearch-Sudachi "search" mode idea).
+  Terms are Sudachi's normalized form, so 使える/使えた/使う and 打合せ/打ち合わせ share a term.
+* `normalize` runs before Sudachi and keeps a map back to the original text, so offsets point at
+  what the reader or author actually wrote (for highlighting).
+* BM25 (Lucene variant, k1=1.5, b=0.75: bm25s defaults) comes from bm25s: it precomputes
+  per-(term, document) scores into a sparse CSC matrix, so a query is a few column sums, i.e.
+  milliseconds over 180 000 passages. Its arrays are saved as .npy without pickle, its vocabulary
+  and parameters as JSON; `lexical.json` adds our FORMAT_VERSION and shape checks.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import threading
+import unicodedata
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, ClassVar
+
+import bm25s
+import numpy as np
+from sudachipy import Dictionary, Morpheme, SplitMode, Tokenizer
+
+log = logging.getLogger(__name__)
+
+_KEEP_POS = frozenset({"名詞", "動詞", "形容詞", "形状詞"})
+_DROP_SUBPOS = frozenset({"助動詞語幹"})  # よう, そう: grammar, not content
+# Word lists read better as text than as long list literals.
+_JA_STOP = frozenset(
+    "こと 事 もの 物 よう 様 ため 為 ところ 所 ほう 方 とき 時 わけ 訳 はず 筈 つもり 積もり"  # noqa: SIM905
+    " 為る する 有る ある 居る いる 成る なる 言う いう 呉れる くれる 貰う もらう 仕舞う しまう"
+    " 出来る できる 来る くる つく よる おく 対する 通じる 教える 思う 知る 分かる".split()
+)
+_EN_STOP = frozenset(
+    "a an and are as at be been but by can could did do does for from had has have how i if in"  # noqa: SIM905
+    " into is it its me my no not of on or our should so such than that the their them then there"
+    " these they this to us was we were what when where which who whom why will with would you"
+    " your".split()
+)
+_MAX_CHUNK = 4000  # Sudachi refuses inputs over 49 149 bytes; 4 000 chars is always below
+_LATIN = "0-9a-z\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u024f"
+_COMPOUND = re.compile(rf"[$€£¥]?[{_LATIN}](?:[{_LATIN}.\-+_/&'#%]*[{_LATIN}+#%])?")
+_PART = re.compile(rf"[{_LATIN}]+(?:\.[0-9]+)*")
+_CLUSTER = re.compile(
+    "(?s).[\u0300-\u036f\u1160-\u11ff\u20d0-\u20ff\u3099\u309a\ufe00-\ufe0f\uff9e\uff9f]*"
+)
+_MARKS = re.compile("[-‐‑‒–—―−─━〜]")
+_BOX_MARKS = "─━"
+_HYPHENS = "‐‑‒–−"
+
+
+@lru_cache(maxsize=65536)
+def _normalize_cluster(cluster: str) -> str:
+    """NFKC + casefold one base character with its combining marks; invisibles vanish."""
+    if cluster.isspace():
+        return " "
+    cluster = cluster.replace("～", "〜")  # NFKC would turn it into ASCII "~"
+    cleaned = "".join(c for c in cluster if unicodedata.category(c) not in ("Cc", "Cf", "Cs"))
+    return unicodedata.normalize("NFKC", cleaned).casefold()
+
+
+def _is_katakana(ch: str) -> bool:
+    return "\u30a1" <= ch <= "\u30fa" or ch == "ー" or "\u31f0" <= ch <= "\u31ff"
+
+
+def _unify_marks(chars: list[str]) -> None:
+    """Dash look-alikes become ー between katakana and "-" between Latin letters or digits."""
+    for match in _MARKS.finditer("".join(chars)):
+        k = match.start()
+        prev = chars[k - 1] if k else ""
+        nxt = chars[k + 1] if k + 1 < len(chars) else ""
+        if _is_katakana(prev) and (_is_katakana(nxt) or chars[k] in _BOX_MARKS):
+            chars[k] = "ー"
+        elif chars[k] in _HYPHENS and (prev + nxt).isascii() and prev.isalnum() and nxt.isalnum():
+            chars[k] = "-"
+
+
+def _normalize_with_map(text: str) -> tuple[str, list[int], list[int]]:
+    """Normalized text plus, per output character, the original [start, end) it came from."""
+    chars: list[str] = []
+    starts: list[int] = []
+    ends: list[int] = []
+    for match in _CLUSTER.finditer(text):
+        for ch in _normalize_cluster(match.group()):
+            if ch.isspace() and (not chars or chars[-1] == " "):
+                continue
+            chars.append(" " if ch.isspace() else ch)
+            starts.append(match.start())
+            ends.append(match.end())
+    if chars and chars[-1] == " ":
+        del chars[-1], starts[-1], ends[-1]
+    _unify_marks(chars)
+    return "".join(chars), starts, ends
+
+
+def normalize(text: str) -> str:
+    """NFKC, casefold, unified long-vowel marks and dashes, collapsed whitespace."""
+    return _normalize_with_map(text)[0]
+
+
+@dataclass(frozen=True, slots=True)
+class Token:
+    """A normalized term and where it sits in the original text."""
+
+    term: str
+    start: int
+    end: int
+
+
+def _chunks(text: str) -> Iterator[tuple[int, str]]:
+    """Cut text below Sudachi's input limit, preferably after a sentence end or space."""
+    begin = 0
+    while begin < len(text):
+        end = min(begin + _MAX_CHUNK, len(text))
+        if end < len(text):
+            cut = max(text.rfind(sep, begin, end) for sep in "。!?. ")
+            end = cut + 1 if cut > begin else end
+        yield begin, text[begin:end]
+        begin = end
+
+
+def _compound_terms(norm: str, covered: bytearray) -> Iterator[tuple[str, int, int]]:
+    """Latin/digit compounds whole ("gpt-4o", "$50b", "4.5") and inner parts; marks `covered`."""
+    for match in _COMPOUND.finditer(norm):
+        whole = match.group()
+        covered[match.start() : match.end()] = b"\x01" * len(whole)
+        if whole not in _EN_STOP:
+            yield whole, match.start(), match.end()
+        for part in _PART.finditer(whole):
+            term = part.group()
+            if term != whole and len(term) > 1 and term not in _EN_STOP:
+                yield term, match.start() + part.start(), match.start() + part.end()
+
+
+def _content_term(morpheme: Morpheme) -> str | None:
+    """The morpheme's normalized form if it carries content, else None."""
+    pos = morpheme.part_of_speech()
+    if pos[0] not in _KEEP_POS or pos[1] in _DROP_SUBPOS:
+        return None
+    term = morpheme.normalized_form().casefold()
+    if term in _JA_STOP or morpheme.dictionary_form() in _JA_STOP:
+        return None
+    return term if any(c.isalnum() for c in term) else None
+
+
+class JapaneseAnalyzer:
+    """Turns text into content terms; safe to share between threads."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._dictionary: Dictionary | None = None
+        self._local = threading.local()
+
+    def _tokenizer(self) -> Tokenizer:
+        """One Sudachi tokenizer per thread over one shared, lazily loaded dictionary."""
+        tokenizer: Tokenizer | None = getattr(self._local, "tokenizer", None)
+        if tokenizer is None:
+            with self._lock:
+                if self._dictionary is None:
+                    self._dictionary = Dictionary(dict="core")
+                    log.debug("loaded Sudachi core dictionary")
+                tokenizer = self._dictionary.tokenizer(SplitMode.C)
+            self._local.tokenizer = tokenizer
+        return tokenizer
+
+    def _sudachi_terms(self, norm: str, covered: bytearray) -> Iterator[tuple[str, int, int]]:
+        """Mode C content terms and their mode A parts, skipping spans owned by compounds."""
+        for offset, chunk in _chunks(norm):
+            for unit in self._tokenizer().tokenize(chunk):
+                term = _content_term(unit)
+                if term is None:
+                    continue
+                parts = unit.split(SplitMode.A, add_single=False) if len(unit) > 1 else []
+                for m in (unit, *parts):
+                    start, end = offset + m.begin(), offset + m.end()
+                    sub = term if m is unit else _content_term(m)
+                    if sub is not None and covered.find(0, start, end) != -1:
+                        yield sub, start, end
+
+    def tokens(self, text: str) -> list[Token]:
+        """Content terms in text order, with offsets into the original `text`."""
+        norm, starts, ends = _normalize_with_map(text)
+        covered = bytearray(len(norm))
+        found = list(_compound_terms(norm, covered))
+        found.extend(self._sudachi_terms(norm, covered))
+        found.sort(key=lambda item: (item[1], item[2]))
+        return [Token(term, starts[a], ends[b - 1]) for term, a, b in found]
+
+    def terms(self, text: str) -> list[str]:
+        """Just the terms of `tokens(text)`."""
+        return [t.term for t in self.tokens(text)]
+
+
+class LexicalIndex:
+    """BM25 over pre-tokenized passages, backed by a bm25s sparse score matrix."""
+
+    FORMAT_VERSION: ClassVar[int] = 1
+    META_FILE: ClassVar[str] = "lexical.json"
+
+    def __init__(self, model: Any) -> None:
+        """Wrap a built or loaded `bm25s.BM25`; use `build` or `load` instead."""
+        self._model = model
+        self._vocab: dict[str, int] = model.vocab_dict
+        self._n_docs = int(model.scores["num_docs"])
+        self._df = np.diff(np.asarray(model.scores["indptr"], dtype=np.int64))
+
+    @classmethod
+    def build(cls, documents: Sequence[Sequence[str]]) -> LexicalIndex:
+        """Index documents given as lists of terms (from `JapaneseAnalyzer.terms`)."""
+        if not documents:
+            raise ValueError("cannot build a lexical index from zero documents")
+        if any(isinstance(doc, str) for doc in documents):
+            raise TypeError("each document must be a sequence of terms, not a str")
+        vocab: dict[str, int] = {}
+        ids = [[vocab.setdefault(term, len(vocab)) for term in doc] for doc in documents]
+        model = bm25s.BM25(k1=1.5, b=0.75, method="lucene", backend="numpy")
+        with np.errstate(divide="ignore", invalid="ignore"):  # all-empty documents: 0 / 0
+            model.index((ids, vocab), create_empty_token=False, show_progress=False)
+        log.info("built lexical index: %d documents, %d terms", len(ids), len(vocab))
+        return cls(model)
+
+    def __len__(self) -> int:
+        return self._n_docs
+
+    def scores(self, query_terms: Sequence[str]) -> np.ndarray:
+        """BM25 score per document (float32); each distinct query term counts once."""
+        if isinstance(query_terms, str):
+            raise TypeError("query_terms must be a sequence of terms, not a str")
+        ids = sorted({self._vocab[t] for t in query_terms if t in self._vocab})
+        if not ids:
+            return np.zeros(self._n_docs, dtype=np.float32)
+        return np.asarray(self._model.get_scores_from_ids(ids), dtype=np.float32)
+
+    def top(
+        self, query_terms: Sequence[str], k: int, mask: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Indices and scores of the best k matching documents (score > 0), best first."""
+        if k < 0:
+            raise ValueError(f"k must be >= 0, got {k}")
+        scores = self.scores(query_terms)
+        allowed = scores > 0
+        if mask is not None:
+            if mask.shape != scores.shape or mask.dtype != np.bool_:
+                raise ValueError(f"mask must be a bool array of shape {scores.shape}")
+            allowed &= mask
+        found = np.flatnonzero(allowed)
+        if found.size > k:
+            found = found[np.argpartition(-scores[found], k - 1)[:k]] if k else found[:0]
+        order = np.lexsort((found, -scores[found]))
+        return found[order].astype(np.int64), scores[found[order]]
+
+    def document_frequency(self, term: str) -> int:
+        """How many documents contain `term` (0 when it never occurs)."""
+        term_id = self._vocab.get(term)
+        return 0 if term_id is None else int(self._df[term_id])
+
+    def idf(self, term: str) -> float:
+        """Lucene BM25 idf, as bm25s uses: log(1 + (N - df + 0.5) / (df + 0.5))."""
+        df = self.document_frequency(term)
+        return float(np.log1p((self._n_docs - df + 0.5) / (df + 0.5)))
+
+    def save(self, directory: Path) -> None:
+        """Write bm25s's .npy/JSON files, then `lexical.json` last (absent = torn save)."""
+        directory.mkdir(parents=True, exist_ok=True)
+        meta_path = directory / self.META_FILE
+        meta_path.unlink(missing_ok=True)
+        self._model.save(str(directory), show_progress=False)
+        tmp = meta_path.with_suffix(".tmp")
+        meta = {
+            "format_version": self.FORMAT_VERSION,
+            "num_docs": self._n_docs,
+            "vocab_size": len(self._vocab),
+            "nnz": len(self._model.scores["data"]),
+            "bm25": {"k1": self._model.k1, "b": self._model.b, "method": self._model.method},
+            "bm25s_version": bm25s.__version__,
+        }
+        tmp.write_text(json.dumps(meta, indent=2), encoding="utf-8")
+        tmp.replace(meta_path)
+
+    @classmethod
+    def load(cls, directory: Path) -> LexicalIndex:
+        """Read an index written by `save`; ValueError if missing, mismatched or corrupt."""
+        meta = _read_meta(directory / cls.META_FILE)
+        if meta.get("format_version") != cls.FORMAT_VERSION:
+            found = meta.get("format_version")
+            raise ValueError(
+                f"lexical index in {directory}: format {found!r}, not {cls.FORMAT_VERSION}"
+            )
+        try:
+            model = bm25s.BM25.load(str(directory), mmap=False, allow_pickle=False)
+            index = cls(model)
+            consistent = index._consistent(meta)
+        except (OSError, EOFError, ValueError, TypeError, KeyError, AttributeError) as exc:
+            raise ValueError(f"lexical index in {directory} is unreadable: {exc}") from exc
+        if not consistent:
+            raise ValueError(f"lexical index in {directory} is corrupt: arrays disagree; rebuild")
+        return index
+
+    def _consistent(self, meta: dict[str, Any]) -> bool:
+        """Whether the arrays agree with each other and with `lexical.json`."""
+        s = self._model.scores
+        data, indices, indptr = s["data"], s["indices"], s["indptr"]
+        problems = [
+            meta.get("num_docs") != self._n_docs,
+            meta.get("vocab_size") != len(self._vocab) or meta.get("nnz") != len(data),
+            len(indptr) != len(self._vocab) + 1 or len(indices) != len(data),
+            sorted(self._vocab.values()) != list(range(len(self._vocab))),
+            len(indptr) > 0 and (indptr[0] != 0 or indptr[-1] != len(data)),
+            bool(np.any(self._df < 0)),
+            len(indices) > 0 and (indices.min() < 0 or indices.max() >= self._n_docs),
+            not np.all(np.isfinite(data)),
+        ]
+        return not any(problems)
+
+
+def _read_meta(path: Path) -> dict[str, Any]:
+    """Parse `lexical.json` or explain in one line why not."""
+    try:
+        meta = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise ValueError(f"no lexical index at {path.parent} ({path.name} missing)") from exc
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"lexical index metadata {path} is unreadable: {exc}") from exc
+    if not isinstance(meta, dict):
+        raise ValueError(f"lexical index metadata {path} is not a JSON object")
+    return meta
