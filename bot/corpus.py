@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 
 MARKDOWN_EXTENSIONS = (".md", ".markdown", ".mkdown", ".mkd", ".mkdn", ".txt")
 MAX_FILE_BYTES = 5 * 1024 * 1024
+DEFAULT_SITE_URL = "http://localhost:4000"  # what `jekyll serve` uses
 DEFAULT_PERMALINK = (
     "date"  # Jekyll's default style: /:categories/:year/:month/:day/:title:output_ext
 )
@@ -39,7 +40,7 @@ DATE_FORMATS = ("%Y-%m-%d %H:%M:%S %z", "%Y-%m-%d %H:%M %z", "%Y-%m-%d %H:%M:%S"
 class SiteConfig:
     """The parts of Jekyll's `_config.yml` that decide links and dates."""
 
-    url: str = "http://localhost:4000"
+    url: str = DEFAULT_SITE_URL
     baseurl: str = ""
     permalink: str = DEFAULT_PERMALINK
     timezone: str = "Asia/Tokyo"
@@ -119,7 +120,7 @@ def read_site_config(root: Path, site_url: str, timezone: str) -> SiteConfig:
             config = loaded if isinstance(loaded, dict) else {}
         except (yaml.YAMLError, UnicodeDecodeError, OSError) as exc:
             log.warning("ignored %s: %s", config_file, _first_line(exc))
-    url = str(config.get("url") or "") if site_url == SiteConfig.url else site_url
+    url = str(config.get("url") or "") if site_url == DEFAULT_SITE_URL else site_url
     return SiteConfig(
         url=(url or site_url).rstrip("/"),
         baseurl=str(config.get("baseurl") or ""),
@@ -208,15 +209,22 @@ def _decode(raw: bytes) -> str:
 
 
 def _split_front_matter(text: str) -> tuple[dict[str, Any], str]:
+    """python-frontmatter finds and splits the block; we insist that it is a mapping."""
+    handler = frontmatter.YAMLHandler()
+    if not handler.detect(text):
+        return {}, text
     try:
-        post = frontmatter.loads(text)
+        block, content = handler.split(text)
+        meta = yaml.safe_load(block)
     except (yaml.YAMLError, ValueError, TypeError) as exc:
         raise UnreadableArticle(f"front matter is not valid YAML: {_first_line(exc)}") from None
     except RecursionError:
         raise UnreadableArticle("front matter is nested too deeply") from None
-    if not isinstance(post.metadata, dict):
+    if meta is None:
+        return {}, content
+    if not isinstance(meta, dict):
         raise UnreadableArticle("front matter is not a mapping of keys to values")
-    return dict(post.metadata), str(post.content)
+    return meta, content
 
 
 def _first_line(exc: BaseException) -> str:

@@ -17,9 +17,12 @@ from bot.links import HeadingIds
 from bot.markdown import heading as parse_heading
 from bot.markdown import strip_block_marks, strip_inline
 
-# A sentence ends at 。！？!? (or a full stop before a space), closing brackets stay with it.
-_SENTENCE_END = re.compile(r"[。！？!?]+[」』）)】〕〉》\"'”’]*|\.(?=\s)|…+(?=\s)")
-_CLOSERS = "」』）)】〕〉》\"'”’"
+_OPENERS = "「『（(【〔〈《“‘"
+_CLOSERS = "」』）)】〕〉》”’"
+_TERMINATORS = "。！？!?"
+MAX_QUOTE_CHARS = 160
+_QUOTE_PARTICLES = ("と", "っ")  # 「…！」と言った / 「…？」って: the quote continues the sentence
+_FULL_STOP = re.compile(r"\.(?=\s|$)|…+(?=\s|$)")  # Latin full stop or an ellipsis before a space
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,15 +64,40 @@ class Block:
 
 
 def split_sentences(text: str, offset: int = 0) -> list[Sentence]:
-    """Japanese-aware sentence split of one paragraph; line breaks also end sentences."""
+    """Japanese-aware sentence split of one paragraph; line breaks also end sentences.
+
+    `。！？` end a sentence only outside brackets, so 「すごい！」と言った。 stays whole,
+    and closing brackets after a terminator stay with their sentence.
+    """
     sentences: list[Sentence] = []
     for line_start, line in _lines(text):
         cursor = 0
-        for match in _SENTENCE_END.finditer(line):
-            _append(sentences, line, cursor, match.end(), offset + line_start)
-            cursor = match.end()
+        for end in _sentence_ends(line):
+            _append(sentences, line, cursor, end, offset + line_start)
+            cursor = end
         _append(sentences, line, cursor, len(line), offset + line_start)
     return sentences
+
+
+def _sentence_ends(line: str) -> Iterator[int]:
+    depth, opened, i = 0, 0, 0
+    while i < len(line):
+        ch = line[i]
+        if ch in _OPENERS:
+            depth, opened = depth + 1, i
+        elif ch in _CLOSERS and depth > 0:
+            depth -= 1
+        if depth > 0 and i - opened > MAX_QUOTE_CHARS:
+            depth = 0  # an unclosed bracket must not swallow the rest of the paragraph
+        full_stop = _FULL_STOP.match(line, i) if depth == 0 else None
+        if depth == 0 and (ch in _TERMINATORS or full_stop):
+            i = full_stop.end() if full_stop else i + 1
+            while i < len(line) and (line[i] in _TERMINATORS or line[i] in _CLOSERS):
+                i += 1
+            if not (line[i - 1] in _CLOSERS and line[i : i + 1] in _QUOTE_PARTICLES):
+                yield i
+            continue
+        i += 1
 
 
 def _lines(text: str) -> Iterator[tuple[int, str]]:

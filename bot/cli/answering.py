@@ -13,7 +13,7 @@ from tqdm import tqdm
 
 from bot.answers import Answer
 from bot.cli import UserError
-from bot.embeddings import ModelNotFound, load_embedder
+from bot.embeddings import ModelNotFound, SentenceTransformerEmbedder, load_embedder
 from bot.evaluation import (
     EvalFileError,
     Report,
@@ -46,6 +46,9 @@ def register(sub: Any) -> None:
     ask.add_argument("--until", type=_date, help="only articles on or before YYYY-MM-DD")
     ask.set_defaults(handler=run_ask)
 
+    model = sub.add_parser("model", help="prepare EMBEDDING_MODEL and say where it lives")
+    model.set_defaults(handler=run_model)
+
     reindex = sub.add_parser("reindex", help="(re)build the index of CORPUS_DIR")
     reindex.set_defaults(handler=run_reindex)
 
@@ -65,14 +68,24 @@ def _date(text: str) -> date:
         raise argparse.ArgumentTypeError(f"{text!r} is not a date (YYYY-MM-DD)") from None
 
 
-def open_engine(settings: Settings) -> tuple[Engine, ReindexReport]:
-    """Load the model and the (cached) index, showing progress while embedding."""
+def embedder_for(settings: Settings) -> SentenceTransformerEmbedder:
     try:
-        embedder = load_embedder(
+        return load_embedder(
             settings.embedding_model, settings.cache_dir, settings.embedding_batch_size
         )
     except ModelNotFound as exc:
         raise UserError(str(exc)) from None
+
+
+def run_model(args: argparse.Namespace, settings: Settings) -> int:
+    embedder = embedder_for(settings)
+    print(f"model ready: {embedder.name} ({embedder.dimension} dimensions)")
+    return 0
+
+
+def open_engine(settings: Settings) -> tuple[Engine, ReindexReport]:
+    """Load the model and the (cached) index, showing progress while embedding."""
+    embedder = embedder_for(settings)
     if not settings.corpus_dir.is_dir():
         raise UserError(f"setting CORPUS_DIR: {settings.corpus_dir} is not a folder")
     with tqdm(
