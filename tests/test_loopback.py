@@ -140,6 +140,13 @@ class ThrowawayBot(commands.AutoShardedBot):
             )
             await interaction.response.send_message("ok", ephemeral=True)
 
+        @tree.command(name="edit", description="Replies, then edits the reply")
+        async def edit(interaction: discord.Interaction) -> None:
+            await interaction.response.send_message("draft")
+            first = await interaction.original_response()
+            await interaction.edit_original_response(content="final")
+            results.put_nowait(("edit", first.content))
+
         @tree.command(name="dm", description="Sends you a DM")
         async def dm(interaction: discord.Interaction) -> None:
             await interaction.response.send_message("check your DMs", ephemeral=True)
@@ -210,10 +217,8 @@ async def test_autocomplete_choices(env: tuple[LoopbackDiscord, ThrowawayBot]) -
     assert [c["value"] for c in choices] == ["install", "indexing"]
 
 
-async def test_button_click_reaches_persistent_view(
-    env: tuple[LoopbackDiscord, ThrowawayBot],
-) -> None:
-    """A click on the followup's button is handled by the persistent view."""
+async def test_button_click_on_followup(env: tuple[LoopbackDiscord, ThrowawayBot]) -> None:
+    """A click on the followup's button is answered with an ephemeral message."""
     server, bot = env
     inter = await server.invoke_command("ask", {"question": "q"})
     followup = await inter.wait_followup()
@@ -222,6 +227,19 @@ async def test_button_click_reaches_persistent_view(
     assert click.original is not None and click.original.ephemeral
     assert click.original.content == "Thanks!"
     assert await bot.result("click") == server.users[0].id
+
+
+async def test_button_click_reaches_persistent_view(
+    env: tuple[LoopbackDiscord, ThrowawayBot],
+) -> None:
+    """A button on a message from an earlier run is handled by the view added in setup_hook."""
+    server, bot = env
+    button = {"type": 2, "style": 3, "label": "Helpful", "custom_id": HELPFUL_ID}
+    channel = server.guilds[0].default_channel
+    old = server.seed_bot_message(channel, "old answer", [{"type": 1, "components": [button]}])
+    click = await server.click(old, HELPFUL_ID, user=server.owner)
+    assert (await click.wait_acknowledged()).type == 4
+    assert await bot.result("click") == server.owner.id
 
 
 async def test_late_acknowledgement_is_rejected_and_recorded(
@@ -271,7 +289,7 @@ async def test_disconnect_then_resume_replays_missed_events(
     await server.wait_resumed()
     assert (await inter.wait_acknowledged()).type == 5
     ops = [op for _, op in server.gateway.ops]
-    assert ops.count(2) == 1 and ops.count(6) == 1
+    assert ops.count(2) == 1 and ops.count(6) == 1 and 1 in ops
     assert ("/resume/", 6) in server.gateway.ops
     assert len(server.gateway.identifies) == 1
 
@@ -337,6 +355,43 @@ async def test_direct_message(env: tuple[LoopbackDiscord, ThrowawayBot]) -> None
     message = await server.wait_dm(server.users[0])
     assert message.content == "hello from the blog bot"
     assert message.allowed_mentions == {"parse": []}
+
+
+async def test_edit_original_response(env: tuple[LoopbackDiscord, ThrowawayBot]) -> None:
+    """GET and PATCH of @original work; every snapshot is kept in order."""
+    server, bot = env
+    inter = await server.invoke_command("edit")
+    await inter.wait_message("edit")
+    assert [m.kind for m in inter.messages] == ["response", "edit"]
+    assert inter.original is not None and inter.original.content == "final"
+    assert await bot.result("edit") == "draft"
+
+
+async def test_command_in_dm(env: tuple[LoopbackDiscord, ThrowawayBot]) -> None:
+    """A global command used in the bot's DM has no guild and a user instead of a member."""
+    server, _ = env
+    inter = await server.invoke_command("search", {"topic": "deploy"}, dm=True)
+    assert (await inter.wait_acknowledged()).type == 4
+    assert "guild_id" not in inter.payload and "user" in inter.payload
+    assert inter.original is not None and inter.original.content == "deploy"
+    assert inter.channel_id == server.dm_channel(server.users[0]).id
+
+
+async def test_injected_server_error(env: tuple[LoopbackDiscord, ThrowawayBot]) -> None:
+    """fail_next answers the next matching request with the given 5xx."""
+    server, bot = env
+    server.fail_next("GET /oauth2/applications/@me", status=503)
+    with pytest.raises(discord.DiscordServerError):
+        await bot.application_info()
+    assert (await bot.application_info()).id == server.app_id
+
+
+async def test_reconnect_request_resumes(env: tuple[LoopbackDiscord, ThrowawayBot]) -> None:
+    """Op 7 RECONNECT makes the client close and RESUME instead of identifying again."""
+    server, _ = env
+    await server.gateway.request_reconnect()
+    await server.wait_resumed()
+    assert len(server.gateway.identifies) == 1 and len(server.gateway.resumes) == 1
 
 
 async def test_unknown_route_is_recorded(env: tuple[LoopbackDiscord, ThrowawayBot]) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from .interactions import (
@@ -19,7 +20,8 @@ from .interactions import (
     member_may_use,
     typed_options,
 )
-from .models import JSON, Channel, Guild, Perm, Role, User
+from .models import JSON, Channel, Guild, Perm, Role, User, snowflake
+from .records import RecordedMessage
 
 if TYPE_CHECKING:
     from .server import LoopbackDiscord
@@ -142,6 +144,14 @@ class InteractionActions:
             message=self.message_payload(current),
         )  # fmt: skip
         return handle
+
+    def seed_bot_message(
+        self: LoopbackDiscord, channel: Channel, content: str = "", components: Sequence[JSON] = ()
+    ) -> RecordedMessage:
+        """A message the bot posted before this process started (e.g. persistent buttons)."""
+        message = RecordedMessage(snowflake(), channel.id, "channel", content, [], list(components))
+        self.store_message(message, None)
+        return message
 
     async def add_role(self: LoopbackDiscord, guild: Guild, name: str, permissions: int) -> Role:
         """Create a role at runtime and tell the bot (GUILD_ROLE_CREATE), as Discord would."""

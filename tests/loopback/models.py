@@ -67,6 +67,35 @@ def iso_now() -> str:
     return dt.datetime.now(dt.UTC).isoformat()
 
 
+def _words(text: str) -> list[str]:
+    return text.split()
+
+
+_NONE_KEYS = _words(
+    "icon splash discovery_splash banner description afk_channel_id system_channel_id"
+    " rules_channel_id public_updates_channel_id vanity_url_code application_id"
+)
+_EMPTY_KEYS = _words(
+    "features emojis stickers threads presences voice_states stage_instances"
+    " guild_scheduled_events soundboard_sounds"
+)
+_ZERO_KEYS = _words(
+    "verification_level default_message_notifications explicit_content_filter"
+    " mfa_level nsfw_level premium_tier premium_subscription_count"
+    " system_channel_flags"
+)
+_GUILD_DEFAULTS: JSON = {
+    **dict.fromkeys(_NONE_KEYS),
+    **{k: [] for k in _EMPTY_KEYS},
+    **dict.fromkeys(_ZERO_KEYS, 0),
+    "afk_timeout": 300,
+    "premium_progress_bar_enabled": False,
+    "large": False,
+    "unavailable": False,
+    "max_members": 500000,
+}
+
+
 @dataclass
 class User:
     """A Discord user (or the bot's own user when ``bot`` is true)."""
@@ -258,48 +287,16 @@ class Guild:
         """The GUILD_CREATE payload; without the members intent only the bot's member."""
         members = [m.payload() for m in self.members.values() if include_all_members or m.user.bot]
         return {
+            **_GUILD_DEFAULTS,
             "id": str(self.id),
             "name": self.name,
-            "icon": None,
-            "splash": None,
-            "discovery_splash": None,
-            "banner": None,
-            "description": None,
             "owner_id": str(self.owner_id),
-            "afk_channel_id": None,
-            "afk_timeout": 300,
-            "verification_level": 0,
-            "default_message_notifications": 0,
-            "explicit_content_filter": 0,
-            "mfa_level": 0,
-            "nsfw_level": 0,
-            "premium_tier": 0,
-            "premium_subscription_count": 0,
-            "premium_progress_bar_enabled": False,
-            "system_channel_id": None,
-            "system_channel_flags": 0,
-            "rules_channel_id": None,
-            "public_updates_channel_id": None,
-            "vanity_url_code": None,
-            "application_id": None,
             "preferred_locale": self.preferred_locale,
-            "features": [],
             "roles": [r.payload() for r in self.roles],
-            "emojis": [],
-            "stickers": [],
             "joined_at": iso_now(),
-            "large": False,
-            "unavailable": False,
             "member_count": len(self.members),
-            "max_members": 500000,
             "members": members,
             "channels": [
                 {k: v for k, v in c.payload().items() if k != "guild_id"} for c in self.channels
             ],
-            "threads": [],
-            "presences": [],
-            "voice_states": [],
-            "stage_instances": [],
-            "guild_scheduled_events": [],
-            "soundboard_sounds": [],
         }
