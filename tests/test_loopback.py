@@ -145,6 +145,9 @@ class ThrowawayBot(commands.AutoShardedBot):
             await interaction.response.send_message("draft")
             first = await interaction.original_response()
             await interaction.edit_original_response(content="final")
+            extra = await interaction.followup.send("extra", wait=True)
+            await extra.edit(content="extra, edited")
+            await interaction.delete_original_response()
             results.put_nowait(("edit", first.content))
 
         @tree.command(name="dm", description="Sends you a DM")
@@ -358,13 +361,19 @@ async def test_direct_message(env: tuple[LoopbackDiscord, ThrowawayBot]) -> None
 
 
 async def test_edit_original_response(env: tuple[LoopbackDiscord, ThrowawayBot]) -> None:
-    """GET and PATCH of @original work; every snapshot is kept in order."""
+    """GET/PATCH/DELETE of @original and PATCH of a followup; every snapshot is kept."""
     server, bot = env
     inter = await server.invoke_command("edit")
-    await inter.wait_message("edit")
-    assert [m.kind for m in inter.messages] == ["response", "edit"]
-    assert inter.original is not None and inter.original.content == "final"
     assert await bot.result("edit") == "draft"
+    kinds = [(m.kind, m.content) for m in inter.messages]
+    assert kinds == [
+        ("response", "draft"),
+        ("edit", "final"),
+        ("followup", "extra"),
+        ("edit", "extra, edited"),
+        ("delete", "final"),
+    ]
+    assert inter.original_id not in server.messages
 
 
 async def test_command_in_dm(env: tuple[LoopbackDiscord, ThrowawayBot]) -> None:

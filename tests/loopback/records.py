@@ -36,8 +36,8 @@ class RecordedFile:
 class RecordedMessage:
     """A message as the server stored it (one snapshot per create or edit).
 
-    ``kind`` is ``"response"`` (interaction callback), ``"followup"``, ``"edit"`` or ``"dm"``
-    / ``"channel"`` for plain channel messages.
+    ``kind`` is ``"response"`` (interaction callback), ``"followup"``, ``"edit"``,
+    ``"delete"`` (last state before deletion), or ``"dm"`` / ``"channel"`` for channel messages.
     """
 
     id: int

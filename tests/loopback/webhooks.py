@@ -271,8 +271,10 @@ async def _message(server: LoopbackDiscord, request: web.Request) -> web.StreamR
     if request.method == "GET":
         return json_response(server.message_payload(current))
     if request.method == "DELETE":
+        gone = copy.deepcopy(current)
+        gone.kind = "delete"
+        server.store_message(gone, handle)
         server.messages.pop(current.id, None)
-        server.recorder.notify()
         return web.Response(status=204)
     parsed = await read_body(server, request)
     if isinstance(parsed, web.Response):
