@@ -21,7 +21,7 @@ import os
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from bot.questions.store import Row, row_from_json, row_to_json
+from bot.questions.store import Row, row_count, row_from_json, row_to_json
 
 log = logging.getLogger(__name__)
 
@@ -94,11 +94,11 @@ def read(path: Path) -> list[Row]:
 
 
 def remove_matching(path: Path, unwanted: Callable[[Row], bool]) -> int:
-    """Drop the spilled rows ``unwanted`` selects (to forget a user); returns how many."""
+    """Drop the spilled rows ``unwanted`` selects (to forget a user); returns database rows."""
     claimed = claim(path)
     rows = [row for part in claimed for row in read(part)]
     kept = [row for row in rows if not unwanted(row)]
     append(path, kept)
     for part in claimed:
         part.unlink(missing_ok=True)
-    return len(rows) - len(kept)
+    return sum(row_count(row) for row in rows) - sum(row_count(row) for row in kept)

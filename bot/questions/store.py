@@ -139,6 +139,11 @@ class VoteRow:
 Row = QuestionRow | VoteRow
 
 
+def row_count(row: Row) -> int:
+    """Database rows a queued row stands for: a question counts its results too."""
+    return 1 + len(row.results) if isinstance(row, QuestionRow) else 1
+
+
 def _text_id(value: int | None) -> str | None:
     """Discord snowflakes are kept as text: they overflow a JavaScript number."""
     return None if value is None else str(value)

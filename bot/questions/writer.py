@@ -36,6 +36,7 @@ from bot.questions.store import (
     VoteRow,
     connect,
     format_time,
+    row_count,
     write_rows,
 )
 
@@ -63,6 +64,9 @@ async def open_database(path: Path, busy_timeout_ms: int) -> aiosqlite.Connectio
         raise QuestionLogError(f"cannot open {path}: {exc}") from exc
     try:
         await migrate(conn, path)
+    except sqlite3.Error as exc:
+        await conn.close()
+        raise QuestionLogError(f"cannot bring {path} up to date: {exc}") from exc
     except BaseException:
         await conn.close()
         raise
@@ -382,7 +386,7 @@ class QuestionLog:
             kept: list[_Entry] = []
             for entry in getattr(self, name):
                 if matches(entry.row):
-                    removed += _row_count(entry.row)
+                    removed += row_count(entry.row)
                     _settle(entry)
                 else:
                     kept.append(entry)
@@ -433,10 +437,6 @@ def _belongs_to(user_hash: str, question_ids: set[str]) -> Callable[[Row], bool]
         return row.voter_hash == user_hash or row.question_id in question_ids
 
     return matches
-
-
-def _row_count(row: Row) -> int:
-    return 1 + len(row.results) if isinstance(row, QuestionRow) else 1
 
 
 def _settle(entry: _Entry, error: BaseException | None = None) -> None:

@@ -1,0 +1,105 @@
+"""Schema versions: new files, older files brought up to date, newer files refused."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.questions import QuestionLog, QuestionLogError, migrations
+
+from .conftest import MakeRecord, make_file, rows
+
+SCHEMA = {
+    "questions": [
+        "id", "asked_at", "question", "language", "source", "guild_id", "channel_id",
+        "user_hash", "tier", "answered", "best_score", "latency_ms", "index_version", "model",
+    ],
+    "results": [
+        "question_id", "rank", "source", "title", "url", "passage_id", "heading", "score",
+    ],
+    "feedback": ["question_id", "voter_hash", "vote", "reason", "voted_at"],
+}  # fmt: skip
+
+
+def user_version(path: Path) -> int:
+    return int(rows(path, "PRAGMA user_version")[0][0])
+
+
+async def test_new_file_has_the_documented_schema(db_path: Path) -> None:
+    """A fresh log has exactly the v1 tables and columns other modules rely on, in WAL mode."""
+    log = await QuestionLog.open(db_path)
+    await log.close()
+    for table, columns in SCHEMA.items():
+        assert [r[1] for r in rows(db_path, f"PRAGMA table_info({table})")] == columns
+    assert user_version(db_path) == len(migrations.MIGRATIONS) == 1
+    assert rows(db_path, "PRAGMA journal_mode") == [("wal",)]
+
+
+async def test_newer_schema_is_refused(db_path: Path) -> None:
+    """A file written by a newer bot is refused with a clear message and left untouched."""
+    make_file(db_path, "CREATE TABLE questions (id TEXT);", 5)
+    message = f"{db_path} was written by a newer version (schema 5 > 1); upgrade the bot"
+    with pytest.raises(QuestionLogError) as caught:
+        await QuestionLog.open(db_path)
+    assert str(caught.value) == message
+    assert user_version(db_path) == 5
+
+
+@pytest.mark.parametrize("kind", ["empty file", "unrelated tables"])
+async def test_version_0_file_is_migrated(db_path: Path, kind: str) -> None:
+    """An empty or foreign version-0 SQLite file gets the schema; its other tables stay."""
+    if kind == "empty file":
+        make_file(db_path, "", 0)
+    else:
+        make_file(db_path, "CREATE TABLE notes (body TEXT); INSERT INTO notes VALUES ('keep');", 0)
+    log = await QuestionLog.open(db_path)
+    await log.close()
+    assert user_version(db_path) == 1
+    assert rows(db_path, "SELECT count(*) FROM questions") == [(0,)]
+    if kind == "unrelated tables":
+        assert rows(db_path, "SELECT body FROM notes") == [("keep",)]
+
+
+async def test_older_file_is_migrated_keeping_rows(
+    db_path: Path, make_record: MakeRecord, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A v1 file with rows is brought to a (hypothetical) v2 by the appended script."""
+    log = await QuestionLog.open(db_path)
+    log.record(make_record(id="kept"))
+    await log.close()
+    v2 = """
+    ALTER TABLE questions ADD COLUMN thread_id TEXT;
+    CREATE INDEX q_thread ON questions (thread_id);
+    """
+    monkeypatch.setattr(migrations, "MIGRATIONS", (*migrations.MIGRATIONS, v2))
+    log = await QuestionLog.open(db_path)
+    await log.close()
+    assert user_version(db_path) == 2
+    assert rows(db_path, "SELECT id, thread_id FROM questions") == [("kept", None)]
+
+
+async def test_failed_migration_rolls_back(db_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A migration that fails part-way leaves the file at its previous version, unchanged."""
+    log = await QuestionLog.open(db_path)
+    await log.close()
+    broken = "CREATE TABLE extra (a TEXT);\nINSERT INTO missing_table VALUES (1);"
+    monkeypatch.setattr(migrations, "MIGRATIONS", (*migrations.MIGRATIONS, broken))
+    with pytest.raises(QuestionLogError, match=r"cannot bring .* up to date"):
+        await QuestionLog.open(db_path)
+    assert user_version(db_path) == 1
+    assert rows(db_path, "SELECT name FROM sqlite_master WHERE name = 'extra'") == []
+
+
+def test_split_statements_keeps_trigger_bodies_whole() -> None:
+    """A trigger's inner semicolons do not split it."""
+    script = """
+    CREATE TABLE a (x);
+    CREATE TRIGGER t AFTER INSERT ON a BEGIN
+      UPDATE a SET x = 1;
+      UPDATE a SET x = 2;
+    END;
+    """
+    statements = migrations.split_statements(script)
+    assert len(statements) == 2
+    assert statements[1].startswith("CREATE TRIGGER") and statements[1].endswith("END;")
