@@ -162,7 +162,7 @@ async def env() -> AsyncIterator[tuple[LoopbackDiscord, ThrowawayBot]]:
     async with LoopbackDiscord() as server:
         with point_discord_py_at(server):
             bot = ThrowawayBot()
-            task = asyncio.create_task(bot.start(server.token))
+            running = asyncio.create_task(bot.start(server.token))
             try:
                 await server.wait_ready()
                 await asyncio.wait_for(bot.ready.wait(), 5)
@@ -170,7 +170,7 @@ async def env() -> AsyncIterator[tuple[LoopbackDiscord, ThrowawayBot]]:
                 yield server, bot
             finally:
                 await bot.close()
-                await asyncio.wait_for(task, 5)
+                await asyncio.wait_for(running, 5)
 
 
 async def test_startup_identifies_and_syncs_commands(

@@ -44,6 +44,7 @@ class _Compressor:
             self._obj = zstandard.ZstdCompressor().compressobj()
 
     def compress(self, data: bytes) -> bytes:
+        """One message, flushed so the client can decode it on its own."""
         if self.kind == "zlib-stream":
             return bytes(self._obj.compress(data) + self._obj.flush(zlib.Z_SYNC_FLUSH))
         return bytes(self._obj.compress(data) + self._obj.flush(self._flush))
@@ -60,6 +61,7 @@ class Connection:
     session: Session | None = None
 
     async def send(self, frame: JSON) -> None:
+        """Send one frame (compressed when the client asked for it)."""
         text = json.dumps(frame)
         async with self.lock:
             if self.ws.closed:

@@ -1,4 +1,4 @@
-"""Response helpers shared by the REST and webhook routes."""
+"""Response building shared by the REST and webhook routes."""
 
 from __future__ import annotations
 

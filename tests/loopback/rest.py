@@ -41,6 +41,7 @@ class Fault:
     remaining: int = 1
 
     def matches(self, method: str, path: str) -> bool:
+        """fnmatch ``"METHOD /path"``; a pattern without a method matches any method."""
         pattern = self.pattern if " " in self.pattern else f"* {self.pattern}"
         return fnmatch.fnmatchcase(f"{method} {path}", pattern)
 

@@ -132,6 +132,7 @@ class LoopbackDiscord(InteractionActions):
 
     @property
     def base_url(self) -> str:
+        """Root of this server (attachment URLs live under it)."""
         return f"http://127.0.0.1:{self.port}"
 
     @property
