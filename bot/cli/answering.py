@@ -85,9 +85,9 @@ def run_model(args: argparse.Namespace, settings: Settings) -> int:
 
 def open_engine(settings: Settings) -> tuple[Engine, ReindexReport]:
     """Load the model and the (cached) index, showing progress while embedding."""
-    embedder = embedder_for(settings)
     if not settings.corpus_dir.is_dir():
         raise UserError(f"setting CORPUS_DIR: {settings.corpus_dir} is not a folder")
+    embedder = embedder_for(settings)
     with tqdm(
         total=0,
         desc="embedding passages",
