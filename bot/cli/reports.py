@@ -1,0 +1,175 @@
+"""`gaps`, `stats` and `editors`: what readers asked, for the blog's editors.
+
+`gaps` is the to-do list (unanswered questions grouped by meaning), `stats` the health of
+the bot, `editors` a read-only web view of the whole log. All three only read the database.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import shutil
+import sys
+from collections.abc import Sequence
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING, TypeAlias
+
+from bot.cli import UserError
+from bot.settings import Settings
+
+if TYPE_CHECKING:
+    from bot.questions.gaps import GapGroup
+
+log = logging.getLogger(__name__)
+
+SubParsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
+
+
+def register(sub: SubParsers) -> None:
+    """Add the report sub-commands to the main parser."""
+    _register_gaps(sub)
+    _register_stats(sub)
+    _register_editors(sub)
+
+
+def _day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date: {text!r} (use YYYY-MM-DD)") from None
+
+
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"not a positive whole number: {text!r}")
+    return int(text)
+
+
+def _register_gaps(sub: SubParsers) -> None:
+    from bot.questions.gaps import DEFAULT_THRESHOLD
+
+    gaps = sub.add_parser(
+        "gaps",
+        help="unanswered questions, grouped by meaning and ranked by readers",
+        description="Group questions answered only with related articles or not at all "
+        "(near-duplicates by embedding similarity), most readers first. Times are in TIMEZONE.",
+    )
+    gaps.add_argument("--since", type=_day, metavar="DATE", help="first day, YYYY-MM-DD")
+    gaps.add_argument("--top", type=_positive, default=20, metavar="N", help="groups (20)")
+    gaps.add_argument(
+        "--format", choices=("table", "csv", "jsonl"), default="table", help="output (table)"
+    )
+    gaps.add_argument("--out", type=Path, metavar="FILE", help="write to FILE, not stdout")
+    gaps.add_argument(
+        "--threshold",
+        type=float,
+        default=DEFAULT_THRESHOLD,
+        help=f"cosine similarity to join a group ({DEFAULT_THRESHOLD}); lower merges more",
+    )
+    gaps.set_defaults(handler=run_gaps)
+
+
+def _register_stats(sub: SubParsers) -> None:
+    stats = sub.add_parser(
+        "stats",
+        help="questions per day, share answered, top articles, votes",
+        description="Summarise the question log; days are in TIMEZONE.",
+    )
+    stats.add_argument("--since", type=_day, metavar="DATE", help="first day, YYYY-MM-DD")
+    stats.add_argument("--plot", type=Path, metavar="FILE.png", help="also draw a chart")
+    stats.set_defaults(handler=run_stats)
+
+
+def _register_editors(sub: SubParsers) -> None:
+    editors = sub.add_parser(
+        "editors",
+        help="serve the read-only web view of the question log (Datasette)",
+        description="Serve the question log with Datasette, read-only, until Ctrl-C.",
+    )
+    editors.add_argument("--host", help="address to bind (EDITORS_HOST, 127.0.0.1)")
+    editors.add_argument("--port", type=int, help="port (EDITORS_PORT, 8001)")
+    editors.set_defaults(handler=run_editors)
+
+
+def _database_or_none(settings: Settings) -> Path | None:
+    if settings.question_db.is_file():
+        return settings.question_db
+    print(f"no questions logged yet: {settings.question_db} does not exist")
+    return None
+
+
+def run_gaps(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.embeddings import ModelNotFound, load_embedder
+    from bot.questions.gaps import find_gaps
+
+    db_path = _database_or_none(settings)
+    if db_path is None:
+        return 0
+    try:
+        embedder = load_embedder(settings.embedding_model, settings.cache_dir)
+    except ModelNotFound as exc:
+        raise UserError(str(exc)) from None
+    groups = asyncio.run(
+        find_gaps(
+            db_path,
+            embedder,
+            since=args.since,
+            top=args.top,
+            tz=settings.tz,
+            threshold=args.threshold,
+        )
+    )
+    _emit(_render_gaps(groups, args.format), args.out, bom=args.format == "csv")
+    return 0
+
+
+def _render_gaps(groups: Sequence[GapGroup], fmt: str) -> str:
+    from bot.questions.gaps import format_csv, format_jsonl, format_table
+
+    if fmt == "csv":
+        return format_csv(groups)
+    if fmt == "jsonl":
+        return format_jsonl(groups)
+    return format_table(groups, width=shutil.get_terminal_size((120, 24)).columns) + "\n"
+
+
+def _emit(text: str, out: Path | None, *, bom: bool) -> None:
+    """Print, or write a file (CSV files get a BOM so spreadsheets detect UTF-8)."""
+    if out is None:
+        sys.stdout.write(text)
+        return
+    out.write_text(text, encoding="utf-8-sig" if bom else "utf-8", newline="")
+    print(f"wrote {out}", file=sys.stderr)
+
+
+def run_stats(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.questions.stats import compute_stats, format_stats, plot_stats
+
+    db_path = _database_or_none(settings)
+    if db_path is None:
+        return 0
+    stats = asyncio.run(compute_stats(db_path, since=args.since, tz=settings.tz))
+    print(format_stats(stats))
+    if args.plot is not None:
+        if not stats.days:
+            raise UserError("nothing to plot: no questions in this period")
+        plot_stats(stats, args.plot)
+        print(f"wrote {args.plot}", file=sys.stderr)
+    return 0
+
+
+def run_editors(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.editors import EditorsViewError, serve
+
+    host = args.host or settings.editors_host
+    port = args.port or settings.editors_port
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        log.warning("editors' view bound to %s: put it behind a login (docs/editors.md)", host)
+    print(f"editors' view: http://{host}:{port}/questions  (Ctrl-C to stop)", file=sys.stderr)
+    try:
+        serve(settings, host, port)
+    except EditorsViewError as exc:
+        raise UserError(str(exc)) from None
+    return 0

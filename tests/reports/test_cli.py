@@ -1,0 +1,88 @@
+"""`python -m bot gaps|stats`: missing log, output files and formats."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from bot import embeddings
+from bot.cli import main
+from bot.embeddings import HashEmbedder
+
+from .conftest import QuestionLogFile
+
+T0 = datetime(2026, 2, 5, 3, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def env(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, log_file: QuestionLogFile
+) -> QuestionLogFile:
+    """Run the CLI against the test log with the hash embedder, away from any `.env`."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("QUESTION_DB", str(log_file.path))
+    monkeypatch.setenv("TIMEZONE", "Asia/Tokyo")
+    monkeypatch.setattr(embeddings, "load_embedder", lambda *args, **kwargs: HashEmbedder())
+    log_file.add("Llama 4の発売日は？", T0, user="a")
+    log_file.add("Llama 4の発売日は？", T0, user="b")
+    log_file.add("明日の天気は？", T0, user="a", tier="related")
+    log_file.add("MetaのEmuとは？", T0, tier="answer")
+    return log_file
+
+
+def test_missing_log_says_so(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Without a database both reports print one clear line and succeed."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("QUESTION_DB", "data/questions.db")
+    for command in ("gaps", "stats"):
+        assert main([command]) == 0
+        assert (
+            "no questions logged yet: data/questions.db does not exist" in capsys.readouterr().out
+        )
+
+
+def test_gaps_table(env: QuestionLogFile, capsys: pytest.CaptureFixture[str]) -> None:
+    """The table lists the most asked gap first with its reader count."""
+    assert main(["gaps", "--top", "5"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("#")
+    assert "Llama 4の発売日は？" in lines[2] and "2026-02-05 12:00" in lines[2]
+    assert "明日の天気は？" in lines[3]
+
+
+def test_gaps_csv_file_has_bom(env: QuestionLogFile, tmp_path: Path) -> None:
+    """--format csv --out writes UTF-8 with BOM for spreadsheets."""
+    out = tmp_path / "gaps.csv"
+    assert main(["gaps", "--format", "csv", "--out", str(out)]) == 0
+    data = out.read_bytes()
+    assert data.startswith(b"\xef\xbb\xbfrank,")
+    assert "Llama 4の発売日は？" in data.decode("utf-8-sig")
+
+
+def test_gaps_jsonl(env: QuestionLogFile, capsys: pytest.CaptureFixture[str]) -> None:
+    """--format jsonl prints one group per line."""
+    assert main(["gaps", "--format", "jsonl", "--top", "1"]) == 0
+    (line,) = capsys.readouterr().out.splitlines()
+    assert json.loads(line)["size"] == 2
+
+
+def test_stats_with_plot(
+    env: QuestionLogFile, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """stats prints the report and --plot writes a PNG."""
+    out = tmp_path / "stats.png"
+    assert main(["stats", "--plot", str(out)]) == 0
+    assert "questions: 4   answered: 1 (25%)" in capsys.readouterr().out
+    assert out.read_bytes().startswith(b"\x89PNG")
+
+
+def test_bad_date_is_a_usage_error(env: QuestionLogFile) -> None:
+    """--since must be YYYY-MM-DD."""
+    with pytest.raises(SystemExit) as exit_info:
+        main(["stats", "--since", "yesterday"])
+    assert exit_info.value.code == 2
