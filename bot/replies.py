@@ -1,0 +1,324 @@
+"""Turn answers into Discord messages that always fit Discord's limits.
+
+Everything here is a pure function of its input, so hostile text (a 10 000-character
+title, a question full of ``@everyone`` and Markdown) is handled by trimming and
+escaping, never by a rejected message. Text that did not come from the bot (the
+reader's question, article titles and excerpts) is escaped so that it shows as typed;
+only the bot's own ``**`` around the matched sentence stays Markdown.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from typing import Literal
+
+import discord
+from discord import app_commands
+
+from bot.answers import Answer, Result, Tier
+
+CONTENT_MAX = 2000
+TITLE_MAX = 256
+DESCRIPTION_MAX = 4096
+FIELD_NAME_MAX = 256
+FIELD_VALUE_MAX = 1024
+FOOTER_MAX = 2048
+EMBEDS_TOTAL_MAX = 6000
+EMBEDS_MAX = 10
+FIELDS_MAX = 25
+CHOICES_MAX = 25
+CHOICE_MAX = 100
+EXCERPT_SOFT_MAX = 1000  # readable; the hard limit is the embed's share of 6000
+ELLIPSIS = "…"
+EMPHASIS = "**"
+
+Lang = Literal["ja", "en"]
+
+_MARKDOWN = re.compile(r"([\\*_`~|\[\]<>])")
+_LINE_START = re.compile(r"^(\s*)([#\-+])", re.MULTILINE)
+_ORDERED = re.compile(r"^(\s*\d+)\.", re.MULTILINE)
+
+MESSAGES: dict[str, dict[Lang, str]] = {
+    "answer": {"ja": "ブログの記事から見つかった答えです。", "en": "Here is what the blog says."},
+    "related": {
+        "ja": "確かな答えは見つかりませんでしたが、関連しそうな記事です（一致は不確かです）。",
+        "en": "No sure answer, but these articles look related (the match is uncertain).",
+    },
+    "none": {
+        "ja": "ごめんなさい、ブログにはまだこの質問に答える記事がないようです。"
+        "質問は編集部に届けました。",
+        "en": "Sorry, the blog does not cover this yet. Your question was noted for the editors.",
+    },
+    "label.answer": {"ja": "確度: 高", "en": "confidence: high"},
+    "label.related": {"ja": "確度: 低（関連記事）", "en": "confidence: low (related)"},
+    "label.none": {"ja": "確度: なし", "en": "confidence: none"},
+    "share": {"ja": "チャンネルに共有", "en": "Share to channel"},
+    "shared_by": {"ja": "{name} さんが回答を共有しました。", "en": "{name} shared an answer."},
+    "voted.up": {
+        "ja": "👍 ありがとうございます。評価はいつでも変更できます。",
+        "en": "👍 Thanks! You can change your vote any time.",
+    },
+    "voted.down": {
+        "ja": "👎 ありがとうございます。編集部の参考にします。評価はいつでも変更できます。",
+        "en": "👎 Thanks, the editors will look at it. You can change your vote any time.",
+    },
+    "vote_gone": {
+        "ja": "この回答の記録はもうありません（削除済みです）。",
+        "en": "This answer is no longer in the log (it was deleted).",
+    },
+    "cooldown": {
+        "ja": "少し待ってからもう一度質問してください（あと {seconds} 秒）。",
+        "en": "Please wait a little before asking again ({seconds} s left).",
+    },
+    "bad_date": {
+        "ja": "`{value}` は日付として読めません。YYYY-MM-DD の形で入力してください。",
+        "en": "`{value}` is not a date. Please use YYYY-MM-DD.",
+    },
+    "bad_range": {
+        "ja": "開始日が終了日より後になっています。",
+        "en": "The start date is after the end date.",
+    },
+    "not_admin": {
+        "ja": "このコマンドはサーバーの管理者だけが使えます。",
+        "en": "Only the server's admins can use this command.",
+    },
+    "guild_only": {
+        "ja": "このコマンドはサーバー内でだけ使えます。",
+        "en": "This command only works inside a server.",
+    },
+    "closing": {
+        "ja": "ボットは再起動中です。少ししてからもう一度お試しください。",
+        "en": "The bot is restarting. Please try again in a minute.",
+    },
+    "bug": {
+        "ja": "ごめんなさい、エラーが起きました。管理者に記録されています。",
+        "en": "Sorry, something went wrong. It has been logged for the admins.",
+    },
+    "reindex.busy": {
+        "ja": "再索引はすでに実行中です。終わったらお知らせします。",
+        "en": "A reindex is already running; you will hear when it is done.",
+    },
+    "reindex.done": {"ja": "再索引が終わりました。", "en": "Reindex finished."},
+    "reindex.added": {"ja": "追加", "en": "Added"},
+    "reindex.changed": {"ja": "変更", "en": "Changed"},
+    "reindex.removed": {"ja": "削除", "en": "Removed"},
+    "reindex.skipped": {"ja": "スキップ", "en": "Skipped"},
+    "export.done": {
+        "ja": "{count} 件の質問をエクスポートしました。",
+        "en": "Exported {count} questions.",
+    },
+    "late_dm": {
+        "ja": "時間がかかって Discord 上で返信できなかったため、ダイレクトメッセージで送ります。",
+        "en": "This took longer than Discord allows for a reply, so here it is by DM.",
+    },
+    "export.too_big": {
+        "ja": "ファイルが大きすぎます（{size} バイト）。since/until で期間を絞ってください。",
+        "en": "The file is too large ({size} bytes); narrow it down with since/until.",
+    },
+    "forgot": {
+        "ja": "あなたの質問と評価を {count} 件削除しました。",
+        "en": "Deleted {count} of your questions and votes.",
+    },
+}
+
+
+def language_of(locale: discord.Locale | str | None) -> Lang:
+    """Japanese for a Japanese client, English for everyone else."""
+    return "ja" if str(locale or "").lower().startswith("ja") else "en"
+
+
+def say(key: str, lang: Lang, **values: object) -> str:
+    """A fixed message in the reader's language with ``values`` filled in."""
+    return MESSAGES[key][lang].format(**values)
+
+
+# -- escaping and trimming -------------------------------------------------------------
+
+
+def escape_text(text: str) -> str:
+    """Show ``text`` literally: no Markdown, no mentions, no ``<…>`` syntax."""
+    escaped = _MARKDOWN.sub(r"\\\1", text)
+    escaped = _LINE_START.sub(r"\1\\\2", escaped)
+    escaped = _ORDERED.sub(r"\1\\.", escaped)
+    # Every @, not only what discord.utils.escape_mentions knows (it skips <@&123>).
+    return escaped.replace("@", "@\u200b")
+
+
+def trim(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` characters, marked with an ellipsis when cut."""
+    if limit <= 0:
+        return ""
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    if cut.endswith("\\") and not cut.endswith("\\\\"):
+        cut = cut[:-1]  # never leave half an escape
+    return cut + ELLIPSIS
+
+
+def escape_trimmed(text: str, limit: int) -> str:
+    """Escape, then fit ``limit`` by cutting the original text (escapes stay whole)."""
+    raw = text
+    rendered = escape_text(raw)
+    while len(rendered) > limit and raw:
+        raw = raw[: max(0, len(raw) - (len(rendered) - limit) - 1)]
+        rendered = escape_text(raw) + ELLIPSIS if raw else ""
+    return rendered if len(rendered) <= limit else ""
+
+
+def split_emphasis(excerpt: str) -> list[tuple[str, bool]]:
+    """``a **b** c`` → ``[("a ", False), ("b", True), (" c", False)]``; an unpaired
+    marker is treated as text."""
+    pieces = excerpt.split(EMPHASIS)
+    if len(pieces) % 2 == 0:  # odd number of markers: the last one has no partner
+        pieces[-2:] = [pieces[-2] + EMPHASIS + pieces[-1]]
+    return [(piece, i % 2 == 1) for i, piece in enumerate(pieces) if piece]
+
+
+def _render(parts: Sequence[tuple[str, bool]]) -> str:
+    return "".join(
+        f"{EMPHASIS}{escape_text(text)}{EMPHASIS}" if bold else escape_text(text)
+        for text, bold in parts
+    )
+
+
+def render_excerpt(excerpt: str, limit: int) -> str:
+    """The excerpt escaped, the bot's emphasis kept, cut to ``limit`` around the match.
+
+    Context before the match loses its start, context after loses its end, and only
+    then is the emphasised sentence itself shortened.
+    """
+    parts = split_emphasis(excerpt)
+    rendered = _render(parts)
+    while len(rendered) > limit and parts:
+        parts = _shorten(parts, len(rendered) - limit + 1)
+        rendered = _render(parts)
+    return rendered
+
+
+def _shorten(parts: list[tuple[str, bool]], by: int) -> list[tuple[str, bool]]:
+    """Remove at least ``by`` characters from the least important piece."""
+    plain = [i for i, (_, bold) in enumerate(parts) if not bold]
+    first_bold = next((i for i, (_, bold) in enumerate(parts) if bold), len(parts))
+    order = [i for i in plain if i < first_bold] + [i for i in reversed(plain) if i > first_bold]
+    index = order[0] if order else len(parts) - 1
+    text, bold = parts[index]
+    keep = len(text) - by - 1  # one more for the ellipsis
+    before_match = index < first_bold
+    if keep <= 0:
+        return parts[:index] + parts[index + 1 :]
+    text = ELLIPSIS + text[-keep:] if before_match else text[:keep] + ELLIPSIS
+    return [*parts[:index], (text, bold), *parts[index + 1 :]]
+
+
+# -- answers ---------------------------------------------------------------------------
+
+
+def confidence_label(tier: Tier, score: float, lang: Lang) -> str:
+    return f"{say('label.' + tier, lang)} ({score:.2f})"
+
+
+def answer_content(answer: Answer, lang: Lang) -> str:
+    """The message text: the echoed question and what the tier means."""
+    question = escape_trimmed(answer.question, CONTENT_MAX // 2)
+    lines = [f"> {question}" if question else ""]
+    lines.append(say(answer.tier, lang))
+    if answer.notice and answer.tier == "none":
+        lines.append(escape_trimmed(answer.notice, 300))
+    return trim("\n".join(line for line in lines if line), CONTENT_MAX)
+
+
+def shared_content(content: str, name: str, lang: Lang) -> str:
+    """A privately shown answer's text, reposted with who shared it."""
+    line = say("shared_by", lang, name=escape_trimmed(name, 100))
+    return trim(f"{line}\n{content}", CONTENT_MAX)
+
+
+def answer_embeds(answer: Answer, lang: Lang) -> list[discord.Embed]:
+    """One embed per result, all together within the 6000-character message total."""
+    results = answer.results[:EMBEDS_MAX]
+    if not results:
+        return []
+    share = EMBEDS_TOTAL_MAX // len(results)
+    return [result_embed(r, answer.tier, lang, share) for r in results]
+
+
+def result_embed(result: Result, tier: Tier, lang: Lang, budget: int) -> discord.Embed:
+    """Title linked to the article, heading and excerpt, date and confidence in the footer.
+
+    The title, description and footer together stay within ``budget`` characters.
+    """
+    title = escape_trimmed(result.title or result.url, min(TITLE_MAX, budget // 3)) or "…"
+    footer = trim(f"{result.date} · {confidence_label(tier, result.score, lang)}", 120)
+    room = min(DESCRIPTION_MAX, EXCERPT_SOFT_MAX, budget - len(title) - len(footer))
+    heading = f"§ {escape_trimmed(result.heading, 120)}\n" if result.heading else ""
+    if len(heading) * 2 > room:
+        heading = ""
+    description = heading + render_excerpt(result.excerpt, room - len(heading))
+    embed = discord.Embed(
+        title=title,
+        url=result.url if _linkable(result.url) else None,
+        description=description or None,
+        colour=_COLOURS[tier],
+    )
+    embed.set_footer(text=footer)
+    return embed
+
+
+_COLOURS: dict[Tier, discord.Colour] = {
+    "answer": discord.Colour.green(),
+    "related": discord.Colour.gold(),
+    "none": discord.Colour.light_grey(),
+}
+
+
+def _linkable(url: str) -> bool:
+    return url.startswith(("https://", "http://")) and len(url) <= 2048 and " " not in url
+
+
+def report_embed(title: str, fields: Iterable[tuple[str, Sequence[str]]]) -> discord.Embed:
+    """An embed of named lists (e.g. added/changed articles), each fitted to a field."""
+    embed = discord.Embed(title=trim(title, TITLE_MAX))
+    total = len(embed.title or "")
+    for name, items in list(fields)[:FIELDS_MAX]:
+        value = field_value(items, min(FIELD_VALUE_MAX, EMBEDS_TOTAL_MAX - total - 300))
+        label = trim(f"{name} ({len(items)})", FIELD_NAME_MAX)
+        if value and total + len(label) + len(value) <= EMBEDS_TOTAL_MAX:
+            embed.add_field(name=label, value=value, inline=False)
+            total += len(label) + len(value)
+    return embed
+
+
+def field_value(items: Sequence[str], limit: int) -> str:
+    """Items one per line, escaped; when they do not fit, how many more there are."""
+    lines: list[str] = []
+    used = 0
+    for n, item in enumerate(items):
+        line = escape_trimmed(item, 200)
+        more = f"… +{len(items) - n}"
+        if used + len(line) + 1 + len(more) > limit:
+            lines.append(more)
+            break
+        lines.append(line)
+        used += len(line) + 1
+    return trim("\n".join(lines) or "—", limit)
+
+
+# -- autocomplete ----------------------------------------------------------------------
+
+
+def autocomplete_choices(values: Iterable[str], typed: str) -> list[app_commands.Choice[str]]:
+    """At most 25 choices: prefix matches first, then other matches, case-insensitive."""
+    needle = typed.strip().casefold()
+    prefix: list[str] = []
+    inside: list[str] = []
+    for value in values:
+        if not value or len(value) > CHOICE_MAX:
+            continue
+        folded = value.casefold()
+        if folded.startswith(needle):
+            prefix.append(value)
+        elif needle in folded:
+            inside.append(value)
+    return [app_commands.Choice(name=v, value=v) for v in (prefix + inside)[:CHOICES_MAX]]
