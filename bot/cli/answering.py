@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import sys
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,7 @@ from bot.evaluation import (
 )
 from bot.indexer import ReindexReport
 from bot.pipeline import Engine, EngineConfig
+from bot.questions import Origin, QuestionLog, QuestionLogError, QuestionRecord, new_question_id
 from bot.search import Filters, Mode
 from bot.settings import Settings
 
@@ -44,6 +46,9 @@ def register(sub: Any) -> None:
     ask.add_argument("--tag", help="only articles with this tag")
     ask.add_argument("--since", type=_date, help="only articles on or after YYYY-MM-DD")
     ask.add_argument("--until", type=_date, help="only articles on or before YYYY-MM-DD")
+    ask.add_argument(
+        "--no-log", action="store_true", help="do not record the question in QUESTION_DB"
+    )
     ask.set_defaults(handler=run_ask)
 
     model = sub.add_parser("model", help="prepare EMBEDDING_MODEL and say where it lives")
@@ -108,12 +113,27 @@ def open_engine(settings: Settings) -> tuple[Engine, ReindexReport]:
 def run_ask(args: argparse.Namespace, settings: Settings) -> int:
     engine, _ = open_engine(settings)
     filters = Filters(args.category, args.tag, args.since, args.until)
+    question_id = new_question_id()  # given before answering, as in Discord
+    asked_at = datetime.now(UTC)
     answer = engine.answer(args.question, k=args.k, filters=filters)
+    if not args.no_log:
+        record = QuestionRecord(question_id, asked_at, Origin("cli"), answer, engine.embedder.name)
+        asyncio.run(log_question(settings, record))
     if args.json:
         print(json.dumps(answer.to_json(), ensure_ascii=False, indent=2))
     else:
         print(format_answer(answer))
     return 0
+
+
+async def log_question(settings: Settings, record: QuestionRecord) -> None:
+    """Keep the question for the editors, exactly as the Discord bot does."""
+    try:
+        log = await QuestionLog.open(settings.question_db, queue_max=settings.log_queue_max)
+    except (QuestionLogError, OSError) as exc:
+        raise UserError(f"setting QUESTION_DB: {exc}") from None
+    log.record(record)
+    await log.close()
 
 
 def format_answer(answer: Answer) -> str:
