@@ -97,23 +97,29 @@ def export_query(args: argparse.Namespace) -> ExportQuery:
 def run_export(args: argparse.Namespace, settings: Settings) -> int:
     query = export_query(args)
     try:
-        if args.out is None:
-            count = asyncio.run(
-                export_questions(
-                    settings.question_db, query, args.format, sys.stdout.buffer, settings.tz
-                )
-            )
-            sys.stdout.buffer.flush()
-        else:
-            with args.out.open("wb") as out:
-                count = asyncio.run(
-                    export_questions(settings.question_db, query, args.format, out, settings.tz)
-                )
+        count = _export(args, settings, query)
     except (QuestionLogError, OSError) as exc:
         raise UserError(str(exc)) from None
     where = f" to {args.out}" if args.out else ""
     print(f"exported {count} questions{where}", file=sys.stderr)
     return 0
+
+
+def _export(args: argparse.Namespace, settings: Settings, query: ExportQuery) -> int:
+    """Export to stdout, or to a file that appears only once complete."""
+    db, fmt, tz = settings.question_db, args.format, settings.tz
+    if args.out is None:
+        count = asyncio.run(export_questions(db, query, fmt, sys.stdout.buffer, tz))
+        sys.stdout.buffer.flush()
+        return count
+    partial = args.out.with_name(f".{args.out.name}.part")
+    try:
+        with partial.open("wb") as out:
+            count = asyncio.run(export_questions(db, query, fmt, out, tz))
+        partial.replace(args.out)
+    finally:
+        partial.unlink(missing_ok=True)
+    return count
 
 
 def run_purge(args: argparse.Namespace, settings: Settings) -> int:

@@ -5,6 +5,7 @@ the retention period (`purge`) removes their rows. Other modules query the table
 described in :mod:`bot.questions.migrations` directly.
 """
 
+from bot.questions.questionlog import QuestionLog
 from bot.questions.store import (
     Origin,
     QuestionLogError,
@@ -13,7 +14,6 @@ from bot.questions.store import (
     new_question_id,
     parse_time,
 )
-from bot.questions.writer import QuestionLog
 
 __all__ = [
     "Origin",

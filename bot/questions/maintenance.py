@@ -7,9 +7,11 @@ foreign-key setting.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import aiosqlite
 
-from bot.questions.store import rollback_quietly
+from bot.questions.store import QuestionRow, Row, rollback_quietly
 
 OLD_QUESTIONS = "SELECT id FROM questions WHERE asked_at < ?"
 USER_QUESTIONS = "SELECT id FROM questions WHERE user_hash = ?"
@@ -38,6 +40,22 @@ async def delete_user(conn: aiosqlite.Connection, user_hash: str) -> int:
             ("DELETE FROM questions WHERE user_hash = ?", user_hash),
         ],
     )
+
+
+def belongs_to(user_hash: str) -> Callable[[Row], bool]:
+    """Selects the queued or spilled rows to forget with a user: their questions, votes on
+    those questions (seen after them, as rows are kept in order), and votes they gave."""
+    question_ids: set[str] = set()
+
+    def matches(row: Row) -> bool:
+        if isinstance(row, QuestionRow):
+            if row.user_hash == user_hash:
+                question_ids.add(row.id)
+                return True
+            return False
+        return row.voter_hash == user_hash or row.question_id in question_ids
+
+    return matches
 
 
 async def _delete(conn: aiosqlite.Connection, statements: list[tuple[str, str]]) -> int:

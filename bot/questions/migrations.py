@@ -14,7 +14,7 @@ from pathlib import Path
 
 import aiosqlite
 
-from bot.questions.store import QuestionLogError
+from bot.questions.store import QuestionLogError, connect
 
 # asked_at / voted_at: UTC text, fixed width, e.g. 2024-05-01T00:30:00.000000Z.
 # guild_id / channel_id: Discord snowflakes as text. user_hash / voter_hash: HMAC hex.
@@ -111,3 +111,21 @@ async def _apply(conn: aiosqlite.Connection, number: int) -> None:
         if conn.in_transaction:
             await conn.rollback()
         raise
+
+
+async def open_database(path: Path, busy_timeout_ms: int) -> aiosqlite.Connection:
+    """Connect and migrate; a newer schema or an unusable file is a QuestionLogError."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        conn = await connect(path, busy_timeout_ms=busy_timeout_ms)
+    except sqlite3.Error as exc:
+        raise QuestionLogError(f"cannot open {path}: {exc}") from exc
+    try:
+        await migrate(conn, path)
+    except sqlite3.Error as exc:
+        await conn.close()
+        raise QuestionLogError(f"cannot bring {path} up to date: {exc}") from exc
+    except BaseException:
+        await conn.close()
+        raise
+    return conn

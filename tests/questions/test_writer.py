@@ -120,7 +120,7 @@ async def test_locked_database_is_retried(
     try:
         for _ in range(5):
             log.record(make_record())
-        await wait_until(lambda: log._failed_attempts >= 3)
+        await wait_until(lambda: log.failed_attempts >= 3)
         assert log.retrying and log.pending == 5
         assert len(warnings_from_writer(caplog)) == 1
     finally:
@@ -173,6 +173,25 @@ async def test_vote_on_spilled_question_follows_it(db_path: Path, make_record: M
     assert await _count(db_path) == 2
 
 
+async def test_unwritable_spill_keeps_rows_in_memory(
+    db_path: Path, make_record: MakeRecord
+) -> None:
+    """If the spill file cannot be written either, rows stay queued until the database is back."""
+    log = await QuestionLog.open(db_path, queue_max=1, **FAST)
+    spill.spill_path(db_path).mkdir()  # a folder where the spill file should go
+    lock = ExclusiveLock(db_path)
+    try:
+        for i in range(4):
+            log.record(make_record(id=f"m{i}"))
+        await wait_until(lambda: log.failed_attempts >= 2)
+        assert log.pending == 4
+    finally:
+        lock.release()
+    await log.flush()
+    assert await log.count() == 4
+    await log.close()
+
+
 async def test_deleted_file_is_recreated(db_path: Path, make_record: MakeRecord) -> None:
     """If the database file is deleted under the bot, later rows go to a new file."""
     log = await QuestionLog.open(db_path, **FAST)
@@ -193,7 +212,7 @@ async def test_unwritable_location_waits_then_recovers(
     shutil.rmtree(db_path.parent)
     db_path.parent.write_text("not a folder")
     log.record(make_record(id="waiting"))
-    await wait_until(lambda: log._failed_attempts >= 2)
+    await wait_until(lambda: log.failed_attempts >= 2)
     assert log.pending == 1
     assert len(warnings_from_writer(caplog)) == 1
     db_path.parent.unlink()
