@@ -203,15 +203,19 @@ class JapaneseAnalyzer:
         return [t.term for t in self.tokens(text)]
 
 
+_EMPTY_PLACEHOLDER = "\x00"  # never produced by the analyser
+
+
 class LexicalIndex:
     """BM25 over pre-tokenized passages, backed by a bm25s sparse score matrix."""
 
     FORMAT_VERSION: ClassVar[int] = 1
     META_FILE: ClassVar[str] = "lexical.json"
 
-    def __init__(self, model: Any) -> None:
+    def __init__(self, model: Any, empty: bool = False) -> None:
         """Wrap a built or loaded `bm25s.BM25`; use `build` or `load` instead."""
         self._model = model
+        self._empty = empty  # a corpus with no passages: bm25s needs one placeholder
         self._vocab: dict[str, int] = model.vocab_dict
         self._n_docs = int(model.scores["num_docs"])
         self._df = np.diff(np.asarray(model.scores["indptr"], dtype=np.int64))
@@ -220,7 +224,11 @@ class LexicalIndex:
     def build(cls, documents: Sequence[Sequence[str]]) -> LexicalIndex:
         """Index documents given as lists of terms (from `JapaneseAnalyzer.terms`)."""
         if not documents:
-            raise ValueError("cannot build a lexical index from zero documents")
+            return cls._build([[_EMPTY_PLACEHOLDER]], empty=True)
+        return cls._build(documents, empty=False)
+
+    @classmethod
+    def _build(cls, documents: Sequence[Sequence[str]], empty: bool) -> LexicalIndex:
         if any(isinstance(doc, str) for doc in documents):
             raise TypeError("each document must be a sequence of terms, not a str")
         vocab: dict[str, int] = {}
@@ -229,18 +237,18 @@ class LexicalIndex:
         with np.errstate(divide="ignore", invalid="ignore"):  # all-empty documents: 0 / 0
             model.index((ids, vocab), create_empty_token=False, show_progress=False)
         log.info("built lexical index: %d documents, %d terms", len(ids), len(vocab))
-        return cls(model)
+        return cls(model, empty)
 
     def __len__(self) -> int:
-        return self._n_docs
+        return 0 if self._empty else self._n_docs
 
     def scores(self, query_terms: Sequence[str]) -> np.ndarray:
         """BM25 score per document (float32); each distinct query term counts once."""
         if isinstance(query_terms, str):
             raise TypeError("query_terms must be a sequence of terms, not a str")
         ids = sorted({self._vocab[t] for t in query_terms if t in self._vocab})
-        if not ids:
-            return np.zeros(self._n_docs, dtype=np.float32)
+        if not ids or self._empty:
+            return np.zeros(len(self), dtype=np.float32)
         return np.asarray(self._model.get_scores_from_ids(ids), dtype=np.float32)
 
     def top(
@@ -264,7 +272,7 @@ class LexicalIndex:
     def document_frequency(self, term: str) -> int:
         """How many documents contain `term` (0 when it never occurs)."""
         term_id = self._vocab.get(term)
-        return 0 if term_id is None else int(self._df[term_id])
+        return 0 if term_id is None or self._empty else int(self._df[term_id])
 
     def idf(self, term: str) -> float:
         """Lucene BM25 idf, as bm25s uses: log(1 + (N - df + 0.5) / (df + 0.5))."""
@@ -285,6 +293,7 @@ class LexicalIndex:
             "nnz": len(self._model.scores["data"]),
             "bm25": {"k1": self._model.k1, "b": self._model.b, "method": self._model.method},
             "bm25s_version": bm25s.__version__,
+            "empty": self._empty,
         }
         tmp.write_text(json.dumps(meta, indent=2), encoding="utf-8")
         tmp.replace(meta_path)
@@ -300,7 +309,7 @@ class LexicalIndex:
             )
         try:
             model = bm25s.BM25.load(str(directory), mmap=False, allow_pickle=False)
-            index = cls(model)
+            index = cls(model, empty=bool(meta.get("empty", False)))
             consistent = index._consistent(meta)
         except (OSError, EOFError, ValueError, TypeError, KeyError, AttributeError) as exc:
             raise ValueError(f"lexical index in {directory} is unreadable: {exc}") from exc

@@ -254,7 +254,17 @@ def test_idf_favours_rare_terms(toy_index: LexicalIndex) -> None:
     assert toy_index.idf("nowhere") > toy_index.idf("gpt-4o") > toy_index.idf("gpt") > 0
 
 
-@pytest.mark.parametrize("documents", [[], ["not", "lists"]])
+def test_empty_corpus_gives_an_empty_index(tmp_path: Path) -> None:
+    """No documents: an index of length 0 that scores nothing, and survives save/load."""
+    empty = LexicalIndex.build([])
+    empty.save(tmp_path / "lex")
+    loaded = LexicalIndex.load(tmp_path / "lex")
+    for index in (empty, loaded):
+        assert len(index) == 0 and index.scores(["llama"]).shape == (0,)
+        assert index.document_frequency("\x00") == 0
+
+
+@pytest.mark.parametrize("documents", [["not", "lists"]])
 def test_build_rejects_bad_input(documents: list[str]) -> None:
     """Zero documents or plain strings instead of term lists are refused."""
     with pytest.raises((ValueError, TypeError)):
