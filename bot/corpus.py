@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import frontmatter
+from frontmatter.default_handlers import YAMLHandler
 import yaml
 
 from bot import links
@@ -210,7 +210,7 @@ def _decode(raw: bytes) -> str:
 
 def _split_front_matter(text: str) -> tuple[dict[str, Any], str]:
     """python-frontmatter finds and splits the block; we insist that it is a mapping."""
-    handler = frontmatter.YAMLHandler()
+    handler = YAMLHandler()
     if not handler.detect(text):
         return {}, text
     try:

@@ -208,7 +208,7 @@ def _load_sentence_transformer(folder: Path, name: str) -> SentenceTransformer:
     from sentence_transformers import SentenceTransformer
     from transformers.utils import logging as transformers_logging
 
-    transformers_logging.disable_progress_bar()
+    transformers_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
 
     try:
         return SentenceTransformer(str(folder), device="cpu", local_files_only=True)
