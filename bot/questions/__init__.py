@@ -2,9 +2,12 @@
 
 Private by default: users appear only as a salted hash, and an erasure (`forget`) or
 the retention period (`purge`) removes their rows. Other modules query the tables
-described in :mod:`bot.questions.migrations` directly.
+described in :mod:`bot.questions.migrations` directly; times there are UTC text of one
+fixed width (``2024-05-01T00:30:00.000000Z``, see :func:`format_time`).
 """
 
+from bot.questions.export import ExportQuery, export_questions
+from bot.questions.privacy import UserHasher, load_or_create_salt
 from bot.questions.questionlog import QuestionLog
 from bot.questions.store import (
     Origin,
@@ -16,11 +19,15 @@ from bot.questions.store import (
 )
 
 __all__ = [
+    "ExportQuery",
     "Origin",
     "QuestionLog",
     "QuestionLogError",
     "QuestionRecord",
+    "UserHasher",
+    "export_questions",
     "format_time",
+    "load_or_create_salt",
     "new_question_id",
     "parse_time",
 ]

@@ -1,7 +1,7 @@
 """The question log: every question kept for editors, without ever slowing a reply.
 
 :meth:`QuestionLog.record` only puts a row on a bounded in-memory queue; one writer
-task (:mod:`bot.questions.writer`) drains it, retrying through outages and spilling to
+coroutine (:mod:`bot.questions.writer`) drains it, retrying through outages and spilling to
 a file past the queue's limit, so nothing is lost while the process lives. Votes go
 through the same queue, after the question they are about.
 """

@@ -1,7 +1,7 @@
-"""The one task that moves queued rows into the database, or else to the spill file.
+"""The single coroutine that moves queued rows into the database, or else to the spill file.
 
 When the database is locked, the disk is full or the file has gone, rows stay queued
-and the task retries with exponential backoff, warning once per outage; a deleted file
+and the writer retries with exponential backoff, warning once per outage; a deleted file
 is recreated. Rows past the queue's limit are appended to the spill file, and so is
 whatever the database still refuses when the log closes. Inserts are idempotent on the
 question id, so a retried batch or a re-imported spill never duplicates a row.
@@ -32,7 +32,7 @@ DB_ERRORS = (sqlite3.Error, OSError, QuestionLogError)
 
 
 class Writer:
-    """Drains a :class:`RowQueue` into one SQLite file from a single background task."""
+    """Drains a :class:`RowQueue` into one SQLite file from a single background coroutine."""
 
     def __init__(
         self,
@@ -59,7 +59,7 @@ class Writer:
         self.retrying = False  # True while the database refuses writes
         self._spill_failing = False
         self._closing = False
-        self._task = asyncio.get_running_loop().create_task(self._run(), name="question-log")
+        self._runner = asyncio.get_running_loop().create_task(self._run(), name="question-log")
 
     def wake(self, *, retry_now: bool = False) -> None:
         """New rows are queued; ``retry_now`` also cuts a backoff short."""
@@ -71,7 +71,7 @@ class Writer:
         """Write what the database accepts, spill the rest, close the connection."""
         self._closing = True
         self.wake(retry_now=True)
-        await self._task
+        await self._runner
         leftover = self._queue.take_all()
         if leftover:
             await self._spill_entries(leftover, final=True)

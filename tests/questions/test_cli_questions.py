@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+import bot.cli
 from bot.cli import main
 from bot.questions import QuestionLog, QuestionRecord
 from bot.questions.privacy import UserHasher
@@ -18,6 +19,12 @@ from bot.questions.privacy import UserHasher
 from .conftest import MakeRecord, rows
 
 SALT = "cli-test-salt"
+
+
+@pytest.fixture(autouse=True)
+def _only_these_commands(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Build the parser from this module alone, independent of the other sub-commands."""
+    monkeypatch.setattr(bot.cli, "COMMAND_MODULES", ("bot.cli.questions",))
 
 
 @pytest.fixture

@@ -44,7 +44,7 @@ async def test_record_is_stored_with_its_results(db_path: Path, make_record: Mak
 
 
 async def test_record_only_enqueues(db_path: Path, make_record: MakeRecord) -> None:
-    """`record` is a plain function: the row is pending until the writer task runs."""
+    """`record` is a plain function: the row is pending until the writer runs."""
     log = await QuestionLog.open(db_path)
     assert not inspect.iscoroutinefunction(log.record)
     log.record(make_record())
@@ -57,7 +57,7 @@ async def test_record_only_enqueues(db_path: Path, make_record: MakeRecord) -> N
 
 
 async def test_burst_of_200_concurrent_records(db_path: Path, make_record: MakeRecord) -> None:
-    """200 tasks recording at once give exactly 200 rows, even when re-recorded."""
+    """200 coroutines recording at once give exactly 200 rows, even when re-recorded."""
     log = await QuestionLog.open(db_path)
     records = [make_record(id=f"burst-{i}") for i in range(200)]
 
@@ -99,6 +99,17 @@ async def test_vote_upsert_keeps_one_row_per_voter(db_path: Path, make_record: M
         ("voter-a", -1, "古い情報"),
         ("voter-b", 1, None),
     ]
+
+
+async def test_abandoned_vote_is_still_written(db_path: Path, make_record: MakeRecord) -> None:
+    """A caller that stops waiting for its vote (a timed-out interaction) does not lose it."""
+    log = await QuestionLog.open(db_path)
+    log.record(make_record(id="q"))
+    waiting = asyncio.create_task(log.vote("q", "voter", 1))
+    await asyncio.sleep(0)
+    waiting.cancel()
+    await log.close()
+    assert rows(db_path, "SELECT vote FROM feedback") == [(1,)]
 
 
 async def test_vote_rejects_bad_values_and_unknown_questions(db_path: Path) -> None:
