@@ -1,27 +1,37 @@
-"""Cut the 1–3 sentences of a passage that answer best, and emphasise them.
+"""Cut the 1–3 sentences that answer best, and emphasise them.
 
-The sentence most similar to the question is wrapped in ``**``; inside the other shown
-sentences, the question's own words are emphasised, found with the same Japanese
-analyser as the lexical index, so conjugated or full-width forms match too.
+The sentence that answers best is wrapped in ``**``; the window grows around it towards
+the better-scoring neighbour (context before or after), possibly across a passage
+boundary, while it fits. Inside the other shown sentences the question's own words are
+emphasised, found with the same Japanese analyser as the lexical index, so conjugated
+or full-width forms match too. The whole excerpt, markup included, stays within
+`max_chars`, below Discord's 1 024-character embed field.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Collection, Sequence
 
 import numpy as np
 
 from bot.lexical import JapaneseAnalyzer
-from bot.passages import Passage, join_sentences
+from bot.passages import join_sentences
 
-MAX_EXCERPT_CHARS = 600
+log = logging.getLogger(__name__)
+
+MAX_EXCERPT_CHARS = 700
 MAX_SENTENCES = 3
+ELLIPSIS = "…"
 
 
-def best_window(scores: np.ndarray, width: int = MAX_SENTENCES) -> tuple[int, int, int]:
-    """(start, end, best) of the window of ≤ `width` sentences around the best sentence."""
-    best = int(np.argmax(scores)) if len(scores) else 0
-    start, end = best, best + 1
+def best_window(
+    scores: np.ndarray, best: int | None = None, width: int = MAX_SENTENCES
+) -> tuple[int, int, int]:
+    """(start, end, best) of ≤ `width` sentences around the best, grown greedily by score."""
+    if best is None:
+        best = int(np.argmax(scores)) if len(scores) else 0
+    start, end = best, min(best + 1, len(scores))
     while end - start < width and (start > 0 or end < len(scores)):
         before = scores[start - 1] if start > 0 else -np.inf
         after = scores[end] if end < len(scores) else -np.inf
@@ -33,28 +43,47 @@ def best_window(scores: np.ndarray, width: int = MAX_SENTENCES) -> tuple[int, in
 
 
 def make_excerpt(
-    passage: Passage,
-    sentence_scores: np.ndarray,
+    sentences: Sequence[str],
+    scores: np.ndarray,
+    best: int,
     query_terms: Collection[str],
     analyzer: JapaneseAnalyzer,
     max_chars: int = MAX_EXCERPT_CHARS,
 ) -> str:
-    """The passage's best sentences with the best one in bold, within `max_chars`."""
-    texts = [s.text for s in passage.sentences]
-    start, end, best = best_window(sentence_scores)
-    shown: list[str] = []
-    for i in range(start, end):
-        text = _fit(texts[i], max_chars // 2 if i != best else max_chars)
-        if i == best:
-            shown.append(f"**{_unbold(text)}**")
-        else:
-            shown.append(emphasise_terms(text, query_terms, analyzer))
-    excerpt = join_sentences(shown)
-    while len(excerpt) > max_chars and len(shown) > 1:
-        shown.pop(0 if start < best else -1)
-        start += 1 if start < best else 0
-        excerpt = join_sentences(shown)
-    return excerpt
+    """The best sentence in bold with up to two neighbours, within `max_chars` in all."""
+    if not sentences:
+        return ""
+    start, end, best = best_window(scores, best)
+    keep = [best]
+    for i in _by_preference(start, end, best, scores):
+        trial = sorted([*keep, i])
+        if len(_render(sentences, trial, best, query_terms, analyzer)) <= max_chars:
+            keep = trial
+    excerpt = _render(sentences, keep, best, query_terms, analyzer)
+    return excerpt if len(excerpt) <= max_chars else _bold(_fit(sentences[best], max_chars - 4))
+
+
+def _by_preference(start: int, end: int, best: int, scores: np.ndarray) -> list[int]:
+    """The window's other sentences, the better-scoring first."""
+    others = [i for i in range(start, end) if i != best]
+    return sorted(others, key=lambda i: -float(scores[i]))
+
+
+def _render(
+    sentences: Sequence[str],
+    shown: Sequence[int],
+    best: int,
+    terms: Collection[str],
+    analyzer: JapaneseAnalyzer,
+) -> str:
+    """Shown sentences in reading order; a gap between two of them becomes an ellipsis."""
+    parts: list[str] = []
+    for position, i in enumerate(shown):
+        if position and i != shown[position - 1] + 1:
+            parts.append(ELLIPSIS)
+        text = sentences[i]
+        parts.append(_bold(text) if i == best else emphasise_terms(text, terms, analyzer))
+    return join_sentences(parts)
 
 
 def emphasise_terms(text: str, terms: Collection[str], analyzer: JapaneseAnalyzer) -> str:
@@ -81,10 +110,15 @@ def _merge(spans: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
     return merged
 
 
+def _bold(text: str) -> str:
+    return f"**{_unbold(text)}**"
+
+
 def _unbold(text: str) -> str:
     """Asterisks from the article itself would pair up with ours; drop them."""
     return text.replace("**", "")
 
 
 def _fit(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+    text = _unbold(text)
+    return text if len(text) <= limit else text[: max(limit - 1, 0)].rstrip() + ELLIPSIS

@@ -11,21 +11,19 @@ import asyncio
 import logging
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
-import numpy as np
-
 from bot.answers import Answer, Result
-from bot.confidence import Thresholds, confidence, thresholds_for, tier_for
+from bot.confidence import Thresholds, confidence, model_for, thresholds_for, tier_for
 from bot.embeddings import Embedder
 from bot.excerpts import make_excerpt
 from bot.index import Index
 from bot.indexer import CorpusSpec, Progress, ReindexReport, refresh
 from bot.lexical import JapaneseAnalyzer
 from bot.links import absolute_url
-from bot.query import Query, clean_question
-from bot.search import Filters, Hit, Mode, Signals, article_mask, rank
+from bot.query import Query, clean_question, name_words
+from bot.search import Filters, Hit, Mode, Signals, article_mask, rank, term_coverage
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -74,6 +72,8 @@ class Engine:
         self.thresholds: Thresholds = thresholds_for(
             embedder.name, config.answer_threshold, config.related_threshold
         )
+        self.model = model_for(embedder.name)
+        self._titles: tuple[str, frozenset[str]] = ("", frozenset())
         self._reindex_lock = asyncio.Lock()
 
     @classmethod
@@ -110,10 +110,14 @@ class Engine:
         hits = rank(
             index, vector, terms, k or self.config.top_k, mode, article_mask(index, filters)
         )
-        signals = question_signals(index, hits, terms)
-        score = confidence(signals)
+        absent = self._absent_names(index, query)
+        signals = question_signals(index, hits, terms, query.language, absent)
+        score = confidence(signals, self.model) if hits else 0.0
         tier = tier_for(score, self.thresholds) if hits else "none"
-        results = tuple(self._result(index, hit, n, terms) for n, hit in enumerate(hits, 1))
+        results = tuple(
+            self._result(index, hit, n, terms, confidence(_for_hit(signals, hit), self.model))
+            for n, hit in enumerate(hits, 1)
+        )
         finished = time.perf_counter()
         return Answer(
             question=query.text,
@@ -138,10 +142,35 @@ class Engine:
     def _unusable(self, query: Query, index: Index, notice: str) -> Answer:
         return Answer(query.text, "none", (), 0.0, query.language, index.version, notice=notice)
 
-    def _result(self, index: Index, hit: Hit, rank_: int, terms: Sequence[str]) -> Result:
+    def _absent_names(self, index: Index, query: Query) -> list[str]:
+        """Names in the question that no passage, title, category or tag uses."""
+        vocabulary = self._title_vocabulary(index)
+        absent = []
+        for word in name_words(query.text, query.language):
+            found = self.analyzer.terms(word)
+            unknown = found and index.lexical.document_frequency(found[0]) == 0
+            if unknown and found[0] not in vocabulary:
+                absent.append(word)
+        return absent
+
+    def _title_vocabulary(self, index: Index) -> frozenset[str]:
+        """Terms of titles, categories and tags: a name may appear only there ("$50B")."""
+        if self._titles[0] != index.version:
+            texts = [" ".join([a.title, *a.categories, *a.tags]) for a in index.articles.values()]
+            self._titles = (
+                index.version,
+                frozenset(t for x in texts for t in self.analyzer.terms(x)),
+            )
+        return self._titles[1]
+
+    def _result(
+        self, index: Index, hit: Hit, rank_: int, terms: Sequence[str], score: float
+    ) -> Result:
         passage = index.passages[hit.row]
         article = index.articles[passage.source]
-        excerpt = make_excerpt(passage, hit.sentence_scores, set(terms), self.analyzer)
+        excerpt = make_excerpt(
+            hit.sentences, hit.sentence_scores, hit.best, set(terms), self.analyzer
+        )
         url = absolute_url(article.url, "", "", passage.anchor) if passage.anchor else article.url
         return Result(
             title=article.title,
@@ -149,7 +178,7 @@ class Engine:
             date=article.day,
             heading=passage.heading,
             excerpt=excerpt,
-            score=round(hit.score, 4),
+            score=round(score, 4),
             source=article.source,
             passage_id=passage.id,
             rank=rank_,
@@ -185,15 +214,27 @@ class Engine:
         return sorted({t for a in self.index.articles.values() for t in a.tags})
 
 
-def question_signals(index: Index, hits: list[Hit], terms: Sequence[str]) -> Signals:
+def question_signals(
+    index: Index,
+    hits: list[Hit],
+    terms: Sequence[str],
+    language: str = "ja",
+    absent_names: Sequence[str] = (),
+) -> Signals:
     """Evidence about the question as a whole, beyond its best cosine."""
     if not hits:
-        return Signals(0.0, 0.0, 0.0, False, 0.0)
-    idf = np.array([index.lexical.idf(t) for t in terms]) if terms else np.zeros(0)
-    present = np.array([index.lexical.document_frequency(t) > 0 for t in terms], bool)
-    coverage = float(idf[present].sum() / idf.sum()) if idf.sum() > 0 else 0.0
-    by_lexical = max(hits, key=lambda h: h.lexical)
-    by_dense = max(hits, key=lambda h: h.sentence)
-    agreement = by_lexical.lexical > 0 and by_lexical.row == by_dense.row
-    margin = hits[0].score - hits[1].score if len(hits) > 1 else hits[0].score
-    return Signals(hits[0].dense, max(h.sentence for h in hits), coverage, agreement, margin)
+        return Signals(0.0, 0.0, 0.0, language == "en", tuple(absent_names), 0.0)
+    margin = hits[0].relevance - hits[1].relevance if len(hits) > 1 else 0.0
+    return Signals(
+        relevance=hits[0].relevance,
+        top_sentence=hits[0].sentence,
+        term_coverage=term_coverage(index, terms),
+        english=language == "en",
+        absent_names=tuple(absent_names),
+        margin=margin,
+    )
+
+
+def _for_hit(signals: Signals, hit: Hit) -> Signals:
+    """The question's signals with this hit's own evidence: a result's own score."""
+    return replace(signals, relevance=hit.relevance, top_sentence=hit.sentence)

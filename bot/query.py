@@ -53,3 +53,25 @@ def detect_language(text: str) -> str:
     if letters and sum(ch.isascii() for ch in letters) / len(letters) > 0.8:
         return "en"
     return "other"
+
+
+_WORD = re.compile(r"[$€£¥]?[A-Za-z0-9][A-Za-z0-9.\-+&#%']*")
+_POSSESSIVE = re.compile(r"'s?$", re.IGNORECASE)
+
+
+def name_words(text: str, language: str) -> list[str]:
+    """Words that name something: Latin or digit words in Japanese, capitalised or numeric
+    words (not the first) in English.
+
+    A question that names what the blog never mentions ("Gemini 2.0", "DeepSeek") cannot
+    be answered by it, whatever the cosines say. Plain English words are no evidence
+    either way: the blog is Japanese.
+    """
+    words = [_POSSESSIVE.sub("", w).rstrip(".") for w in _WORD.findall(text)]
+    if language != "ja":
+        words = [
+            w
+            for i, w in enumerate(words)
+            if any(c.isdigit() for c in w) or (i > 0 and w[:1].isupper() and len(w) > 1)
+        ]
+    return [w for w in words if w]
