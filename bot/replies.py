@@ -186,10 +186,21 @@ def _render(parts: Sequence[tuple[str, bool]]) -> str:
 def render_excerpt(excerpt: str, limit: int) -> str:
     """The excerpt escaped, the bot's emphasis kept, cut to ``limit`` around the match.
 
-    Context before the match loses its start, context after loses its end, and only
-    then is the emphasised sentence itself shortened.
+    The context on either side shares the room left by the emphasised sentence (before
+    it loses its start, after it loses its end); only when that is not enough is the
+    sentence itself shortened.
     """
     parts = split_emphasis(excerpt)
+    rendered = _render(parts)
+    if len(rendered) <= limit:
+        return rendered
+    first_bold = next((i for i, (_, bold) in enumerate(parts) if bold), len(parts))
+    plain = [i for i, (_, bold) in enumerate(parts) if not bold]
+    room = limit - len(_render([p for p in parts if p[1]]))
+    shares = _share(room, [len(escape_text(parts[i][0])) for i in plain])
+    for i, share in zip(plain, shares, strict=True):
+        parts[i] = (_fit_piece(parts[i][0], share, keep_end=i < first_bold), False)
+    parts = [p for p in parts if p[0]]
     rendered = _render(parts)
     while len(rendered) > limit and parts:
         parts = _shorten(parts, len(rendered) - limit + 1)
@@ -197,19 +208,38 @@ def render_excerpt(excerpt: str, limit: int) -> str:
     return rendered
 
 
+def _share(room: int, lengths: list[int]) -> list[int]:
+    """Split ``room`` between pieces: short ones keep all they need, long ones the rest."""
+    shares = [0] * len(lengths)
+    left, pending = max(0, room), sorted(range(len(lengths)), key=lambda i: lengths[i])
+    while pending:
+        fair = left // len(pending)
+        index = pending.pop(0)
+        shares[index] = min(lengths[index], fair)
+        left -= shares[index]
+    return shares
+
+
+def _fit_piece(text: str, room: int, *, keep_end: bool) -> str:
+    """``text`` cut from its start (``keep_end``) or its end until it renders in ``room``."""
+    raw = text
+    while raw and len(escape_text(raw)) + (raw != text) > room:
+        over = max(1, len(escape_text(raw)) + 1 - room)
+        raw = raw[over:] if keep_end else raw[:-over]
+    if raw == text or not raw:
+        return raw
+    return ELLIPSIS + raw if keep_end else raw + ELLIPSIS
+
+
 def _shorten(parts: list[tuple[str, bool]], by: int) -> list[tuple[str, bool]]:
-    """Remove at least ``by`` characters from the least important piece."""
+    """Remove at least ``by`` characters: context first, then the emphasised sentence."""
     plain = [i for i, (_, bold) in enumerate(parts) if not bold]
-    first_bold = next((i for i, (_, bold) in enumerate(parts) if bold), len(parts))
-    order = [i for i in plain if i < first_bold] + [i for i in reversed(plain) if i > first_bold]
-    index = order[0] if order else len(parts) - 1
+    index = plain[0] if plain else len(parts) - 1
     text, bold = parts[index]
     keep = len(text) - by - 1  # one more for the ellipsis
-    before_match = index < first_bold
-    if keep <= 0:
+    if keep <= 0 or not bold:
         return parts[:index] + parts[index + 1 :]
-    text = ELLIPSIS + text[-keep:] if before_match else text[:keep] + ELLIPSIS
-    return [*parts[:index], (text, bold), *parts[index + 1 :]]
+    return [*parts[:index], (text[:keep] + ELLIPSIS, bold), *parts[index + 1 :]]
 
 
 # -- answers ---------------------------------------------------------------------------
