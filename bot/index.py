@@ -1,10 +1,15 @@
 """Vectors and metadata for every passage, cached on disk by content.
 
 A snapshot folder holds the manifest (articles with their file size and mtime), the
-passages, their vectors and the lexical index. Start-up reuses it: unchanged files are
-not even parsed, unchanged passages are never embedded twice, and a new snapshot is
-written to a temporary folder and swapped in by renaming, so a crash mid-write never
-leaves a half-written index to load.
+passages, their vectors, the lexical index and, for large blogs, an approximate
+nearest-neighbour graph. Start-up reuses it: unchanged files are not even parsed,
+unchanged passages are never embedded twice, and a new snapshot is written to a
+temporary folder and swapped in by renaming, so a crash mid-write never leaves a
+half-written index to load.
+
+Loading must stay fast at any size (under a second for 180 000 passages), so every
+column is a `.npy` array or a blob that is memory-mapped, and passages are decoded only
+when a question reads them (see `bot.columns`).
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ import os
 import re
 import shutil
 import tempfile
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -23,13 +29,15 @@ from typing import Any
 
 import numpy as np
 
+from bot.ann import AnnIndex
+from bot.columns import PassageTable, TermTable, as_passage_table, as_term_table, digest_of
 from bot.corpus import Article
 from bot.lexical import LexicalIndex
-from bot.passages import Passage, Sentence
+from bot.passages import Passage
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 CURRENT = "CURRENT"
 
 
@@ -51,46 +59,63 @@ class IndexParams:
 
 @dataclass(slots=True)
 class Index:
-    """Everything search needs, in memory; rows of `vectors` follow `passages`."""
+    """Everything search needs; rows of `vectors` follow `passages`.
+
+    Lists given for `passages` and `terms` become column tables; the derived columns
+    (`sentence_offsets`, `passage_article`) are computed unless given, so the indexer and
+    the loader never decode every passage.
+    """
 
     params: IndexParams
     articles: dict[str, Article]
-    passages: list[Passage]
+    passages: Sequence[Passage]
     vectors: np.ndarray
     lexical: LexicalIndex
-    terms: list[list[str]]
+    terms: Sequence[Sequence[str]]
     sentence_vectors: np.ndarray  # float16, one row per sentence of each passage, in order
     version: str = ""
     passage_article: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int32))
     article_order: list[str] = field(default_factory=list)
-    sentence_offsets: np.ndarray = field(default_factory=lambda: np.zeros(1, np.int64))
+    sentence_offsets: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    ann: AnnIndex | None = None
 
     def __post_init__(self) -> None:
-        counts = [len(p.sentences) for p in self.passages]
-        self.sentence_offsets = np.concatenate([[0], np.cumsum(counts, dtype=np.int64)])
+        self.passages = as_passage_table(self.passages)
+        self.terms = as_term_table(self.terms)
+        n = len(self.passages)
+        if len(self.sentence_offsets) != n + 1:
+            counts = [len(p.sentences) for p in self.passages]
+            self.sentence_offsets = np.concatenate([[0], np.cumsum(counts, dtype=np.int64)])
         if len(self.sentence_vectors) != self.sentence_offsets[-1]:
             raise ValueError("sentence vectors do not match the passages' sentences")
+        if len(self.vectors) != n:
+            raise ValueError("vectors do not match the passages")
         self.article_order = sorted(self.articles)
-        position = {source: i for i, source in enumerate(self.article_order)}
-        self.passage_article = np.fromiter(
-            (position[p.source] for p in self.passages), np.int32, len(self.passages)
-        )
+        if len(self.passage_article) != n:
+            position = {source: i for i, source in enumerate(self.article_order)}
+            sources = (position[p.source] for p in self.passages)
+            self.passage_article = np.fromiter(sources, np.int32, n)
         if not self.version:
-            self.version = index_version(self.params, self.passages)
+            self.version = digest_of(self.table.hashes, self.params.model)
+
+    @property
+    def table(self) -> PassageTable:
+        return as_passage_table(self.passages)
+
+    @property
+    def term_table(self) -> TermTable:
+        return as_term_table(self.terms)
 
     def row_of_hash(self) -> dict[str, int]:
-        return {p.content_hash: row for row, p in enumerate(self.passages)}
+        return {digest: row for row, digest in enumerate(self.table.hex_hashes())}
 
     def sentences_of(self, row: int) -> np.ndarray:
         """The passage's sentence vectors (float16 rows, memory-mapped when loaded)."""
         return self.sentence_vectors[self.sentence_offsets[row] : self.sentence_offsets[row + 1]]
 
 
-def index_version(params: IndexParams, passages: list[Passage]) -> str:
-    digest = hashlib.blake2b(params.model.encode(), digest_size=6)
-    for passage in passages:
-        digest.update(passage.content_hash.encode())
-    return digest.hexdigest()
+def index_version(params: IndexParams, passages: Sequence[Passage]) -> str:
+    return digest_of(as_passage_table(passages).hashes, params.model)
 
 
 def snapshot_root(cache_dir: Path, params: IndexParams) -> Path:
@@ -115,20 +140,28 @@ def save(index: Index, cache_dir: Path) -> Path:
 
 
 def _write_snapshot(index: Index, folder: Path) -> None:
-    np.save(folder / "vectors.npy", index.vectors.astype(np.float32), allow_pickle=False)
-    sentences = index.sentence_vectors.astype(np.float16)
-    np.save(folder / "sentence_vectors.npy", sentences, allow_pickle=False)
+    """Every column, then the manifest last: a folder without one is never loaded."""
+    _save_array(folder / "vectors.npy", index.vectors, np.float32)
+    _save_array(folder / "sentence_vectors.npy", index.sentence_vectors, np.float16)
+    _save_array(folder / "sentence_offsets.npy", index.sentence_offsets, np.int64)
+    _save_array(folder / "passage_article.npy", index.passage_article, np.int32)
+    index.table.save(folder)
+    index.term_table.save(folder)
     index.lexical.save(folder / "lexical")
-    with (folder / "passages.jsonl").open("w", encoding="utf-8") as out:
-        for passage, terms in zip(index.passages, index.terms, strict=True):
-            out.write(json.dumps(_passage_row(passage, terms), ensure_ascii=False) + "\n")
+    if index.ann is not None:
+        index.ann.save(folder)
     manifest = {
         "format": FORMAT_VERSION,
         "params": asdict(index.params),
         "version": index.version,
+        "passages": len(index.passages),
         "articles": [_article_row(a) for a in index.articles.values()],
     }
     _write_json_synced(folder / "manifest.json", manifest)
+
+
+def _save_array(path: Path, array: np.ndarray, dtype: type) -> None:
+    np.save(path, np.asarray(array, dtype), allow_pickle=False)
 
 
 def _write_json_synced(path: Path, content: Any) -> None:
@@ -145,6 +178,7 @@ def _point_current(root: Path, name: str) -> None:
 
 
 def _remove_old_snapshots(root: Path, keep: str) -> None:
+    """Older snapshots go; one still memory-mapped by a running process stays readable."""
     for child in root.iterdir():
         if child.is_dir() and child.name != keep and child.name.startswith("snapshot-"):
             shutil.rmtree(child, ignore_errors=True)
@@ -168,42 +202,24 @@ def _read_snapshot(folder: Path, params: IndexParams) -> Index | None:
     if manifest.get("format") != FORMAT_VERSION or manifest["params"] != asdict(params):
         log.info("cached index in %s was built differently; rebuilding", folder)
         return None
-    vectors = np.load(folder / "vectors.npy", allow_pickle=False)
-    # Sentence vectors are only read for a few top passages per question: map, don't load.
-    sentence_vectors = np.load(folder / "sentence_vectors.npy", mmap_mode="r")
-    passages, terms = _read_passages(folder / "passages.jsonl")
-    if len(vectors) != len(passages) or vectors.shape[1:] != (params.dimension,):
+    # Memory-mapped: pages are read when searched, and shared between processes.
+    vectors = np.load(folder / "vectors.npy", mmap_mode="r")
+    if vectors.shape[1:] != (params.dimension,) or len(vectors) != manifest["passages"]:
         raise ValueError("vectors do not match the passages")
     articles = {row["source"]: _article_from_row(row) for row in manifest["articles"]}
     return Index(
         params,
         articles,
-        passages,
+        PassageTable.load(folder),
         vectors,
         LexicalIndex.load(folder / "lexical"),
-        terms,
-        sentence_vectors,
+        TermTable.load(folder),
+        np.load(folder / "sentence_vectors.npy", mmap_mode="r"),
         version=str(manifest["version"]),
+        passage_article=np.load(folder / "passage_article.npy", allow_pickle=False),
+        sentence_offsets=np.load(folder / "sentence_offsets.npy", allow_pickle=False),
+        ann=AnnIndex.load(folder),
     )
-
-
-def _read_passages(path: Path) -> tuple[list[Passage], list[list[str]]]:
-    passages: list[Passage] = []
-    terms: list[list[str]] = []
-    with path.open(encoding="utf-8") as rows:
-        for line in rows:
-            row = json.loads(line)
-            terms.append(row.pop("terms"))
-            row["sentences"] = tuple(Sentence(*s) for s in row["sentences"])
-            passages.append(Passage(**row))
-    return passages, terms
-
-
-def _passage_row(passage: Passage, terms: list[str]) -> dict[str, Any]:
-    row = asdict(passage)
-    row["sentences"] = [[s.text, s.start, s.end] for s in passage.sentences]
-    row["terms"] = terms
-    return row
 
 
 def _article_row(article: Article) -> dict[str, Any]:

@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-import numpy as np
-
 from bot import index as index_store
+from bot.ann import AnnIndex
+from bot.assembly import Progress, assemble
 from bot.corpus import (
     Article,
     Skipped,
@@ -27,12 +26,11 @@ from bot.corpus import (
 )
 from bot.embeddings import Embedder
 from bot.index import Index, IndexParams
-from bot.lexical import JapaneseAnalyzer, LexicalIndex
-from bot.passages import Passage, split_article
+from bot.lexical import JapaneseAnalyzer
 
 log = logging.getLogger(__name__)
 
-Progress = Callable[[int, int], None]
+__all__ = ["CorpusSpec", "Progress", "ReindexReport", "refresh"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +42,7 @@ class CorpusSpec:
     timezone: str
     passage_chars: int = 320
     overlap: int = 1
+    approximate_min_passages: int = 100_000  # settings.approximate_index_min_passages
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,11 +95,14 @@ def refresh(
         previous = index_store.load(cache_dir, params)
     plan = _plan(spec, previous, now)
     removed = sorted(set(previous.articles if previous else ()) - set(plan.articles))
-    index, embedded = _assemble(plan, params, spec, previous, embedder, analyzer, progress)
-    if previous is None or index.version != previous.version or removed:
-        index_store.save(index, cache_dir)
+    if previous is not None and not (plan.added or plan.changed or removed):
+        index, embedded = previous, 0  # the common start-up: nothing to parse, embed or write
     else:
-        index = previous
+        index, embedded = assemble(
+            plan.articles, plan.reused_sources, params, previous, embedder, analyzer, progress
+        )
+    if _settle_ann(index, spec.approximate_min_passages) or index is not previous:
+        index_store.save(index, cache_dir)
     report = ReindexReport(
         added=tuple(plan.added),
         changed=tuple(plan.changed),
@@ -114,6 +116,20 @@ def refresh(
         version=index.version,
     )
     return index, report
+
+
+def _settle_ann(index: Index, min_passages: int) -> bool:
+    """Give the index an approximate graph iff it is large enough; True if one was built."""
+    wanted = len(index.passages) >= max(min_passages, 1)
+    if not wanted:
+        index.ann = None
+        return False
+    if index.ann is not None and index.ann.size == len(index.passages):
+        return False
+    started = time.perf_counter()
+    index.ann = AnnIndex.build(index.vectors)
+    log.info("approximate index: %.1f s", time.perf_counter() - started)
+    return True
 
 
 def _plan(spec: CorpusSpec, previous: Index | None, now: datetime | None) -> _Plan:
@@ -148,76 +164,3 @@ def _same_file(path: Path, article: Article) -> bool:
     except OSError:
         return False
     return stat.st_size == article.size and stat.st_mtime_ns == article.mtime_ns
-
-
-def _assemble(
-    plan: _Plan,
-    params: IndexParams,
-    spec: CorpusSpec,
-    previous: Index | None,
-    embedder: Embedder,
-    analyzer: JapaneseAnalyzer,
-    progress: Progress | None,
-) -> tuple[Index, int]:
-    passages = _passages(plan, spec, previous)
-    old_rows = previous.row_of_hash() if previous else {}
-    missing = [p for p in passages if p.content_hash not in old_rows]
-    fresh = _embed(missing, embedder, progress)
-    vectors = np.zeros((len(passages), params.dimension), np.float32)
-    sentence_rows: list[np.ndarray] = []
-    terms: list[list[str]] = []
-    for row, passage in enumerate(passages):
-        if passage.content_hash in fresh:
-            vectors[row], sentences = fresh[passage.content_hash]
-            terms.append(analyzer.terms(passage.embedding_text))
-        else:
-            assert previous is not None
-            old = old_rows[passage.content_hash]
-            vectors[row], sentences = previous.vectors[old], previous.sentences_of(old)
-            terms.append(previous.terms[old])
-        sentence_rows.append(np.asarray(sentences, np.float16))
-    sentence_vectors = _stack(sentence_rows, params.dimension)
-    lexical = LexicalIndex.build(terms)
-    index = Index(params, plan.articles, passages, vectors, lexical, terms, sentence_vectors)
-    return index, len(missing)
-
-
-def _stack(rows: list[np.ndarray], dimension: int) -> np.ndarray:
-    return np.concatenate(rows) if rows else np.zeros((0, dimension), np.float16)
-
-
-def _passages(plan: _Plan, spec: CorpusSpec, previous: Index | None) -> list[Passage]:
-    """Unchanged articles keep their stored passages; the others are split afresh."""
-    by_source: dict[str, list[Passage]] = {}
-    if previous is not None:
-        for passage in previous.passages:
-            if passage.source in plan.reused_sources:
-                by_source.setdefault(passage.source, []).append(passage)
-    out: list[Passage] = []
-    for source in sorted(plan.articles):
-        stored = by_source.get(source)
-        if stored is None:
-            stored = split_article(plan.articles[source], spec.passage_chars, spec.overlap)
-        out.extend(stored)
-    return out
-
-
-def _embed(
-    passages: Sequence[Passage], embedder: Embedder, progress: Progress | None, batch: int = 16
-) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """Passage and sentence vectors, a small batch at a time so questions can interleave."""
-    out: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-    total = len(passages)
-    for start in range(0, total, batch):
-        chunk = passages[start : start + batch]
-        texts = [p.embedding_text for p in chunk]
-        sentences = [s.text for p in chunk for s in p.sentences]
-        vectors = embedder.embed_documents(texts + sentences)
-        cursor = len(chunk)
-        for row, passage in enumerate(chunk):
-            count = len(passage.sentences)
-            out[passage.content_hash] = (vectors[row], vectors[cursor : cursor + count])
-            cursor += count
-        if progress is not None:
-            progress(min(start + batch, total), total)
-    return out
