@@ -22,7 +22,7 @@ async def world(tmp_path: Path) -> AsyncIterator[World]:
     for name, text in POSTS.items():
         (posts / name).write_text(text, encoding="utf-8")
     cast = people()
-    users = [cast["reader"], cast["editor"], cast["moderator"], cast["owner"]]
+    users = [cast[k] for k in ("reader", "editor", "moderator", "owner", "other_owner")]
     server = LoopbackDiscord(guilds=[cast["guild"], cast["other"]], users=users)
     async with server:
         with point_discord_py_at(server):

@@ -131,6 +131,7 @@ class World:
         self.reader: User = people["reader"]
         self.editor: User = people["editor"]
         self.moderator: User = people["moderator"]
+        self.other_owner: User = people["other_owner"]
         self.admin_role_id: int = people["admin_role_id"]
         self.embedder = GatedEmbedder()
         self.settings = self.make_settings()
@@ -241,7 +242,8 @@ def people() -> dict[str, Any]:
     guild = Guild.make("Blog readers", owner=owner, members=[reader, editor])
     admin_role = guild.add_role("editors", Perm.SEND_MESSAGES)
     guild.add_member(moderator, [admin_role])
-    other = Guild.make("Another server", owner=User("other-owner"), members=[reader])
+    other_owner = User("other-owner")
+    other = Guild.make("Another server", owner=other_owner, members=[reader])
     return {
         "owner": owner,
         "reader": reader,
@@ -249,5 +251,6 @@ def people() -> dict[str, Any]:
         "moderator": moderator,
         "guild": guild,
         "other": other,
+        "other_owner": other_owner,
         "admin_role_id": admin_role.id,
     }
