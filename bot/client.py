@@ -28,10 +28,10 @@ from bot.cogs import (
     UserFacingError,
     tell,
 )
+from bot.messages import language_of, say
 from bot.pipeline import Engine
 from bot.questions import QuestionLog
 from bot.questions.privacy import UserHasher
-from bot.replies import language_of, say
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import discord
 from discord import app_commands
 
-from bot.replies import Lang, language_of, say
+from bot.messages import Lang, language_of, say
 
 if TYPE_CHECKING:
     from bot.client import BlogBot

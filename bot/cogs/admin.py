@@ -18,9 +18,10 @@ from discord.ext import commands
 
 from bot.cogs import NO_MENTIONS, admin_only, parse_range, reader_language
 from bot.indexer import ReindexReport
+from bot.messages import Lang, say
 from bot.pipeline import ReindexInProgress
 from bot.questions.export import ExportQuery, Format, export_questions
-from bot.replies import Lang, report_embed, say
+from bot.replies import report_embed
 
 if TYPE_CHECKING:
     from bot.client import BlogBot

@@ -14,8 +14,9 @@ from typing import TYPE_CHECKING, Any, Self
 import discord
 
 from bot.cogs import NO_MENTIONS, reader_language
+from bot.messages import Lang, say
 from bot.questions import QuestionLogError
-from bot.replies import Lang, say, shared_content
+from bot.replies import shared_content
 
 if TYPE_CHECKING:
     from bot.client import BlogBot

@@ -11,7 +11,7 @@ from discord.app_commands import locale_str as _
 from discord.ext import commands
 
 from bot.cogs import NO_MENTIONS, reader_language
-from bot.replies import say
+from bot.messages import say
 
 if TYPE_CHECKING:
     from bot.client import BlogBot

@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.answers import Answer, Result, Tier
+from bot.messages import language_of
 from bot.replies import (
     CONTENT_MAX,
     DESCRIPTION_MAX,
@@ -21,7 +22,6 @@ from bot.replies import (
     answer_embeds,
     autocomplete_choices,
     escape_text,
-    language_of,
     render_excerpt,
     report_embed,
     shared_content,
