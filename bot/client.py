@@ -40,7 +40,12 @@ DRAIN_SECONDS = 30.0
 
 
 def point_at_endpoints(settings: Settings) -> None:
-    """Use DISCORD_API_BASE / DISCORD_GATEWAY_URL instead of discord.com when set."""
+    """Use DISCORD_API_BASE / DISCORD_GATEWAY_URL instead of discord.com when set.
+
+    An AutoShardedBot asks ``GET /gateway/bot`` (under the API base) where to connect,
+    and resumes at READY's ``resume_gateway_url``; the default gateway is only used to
+    identify again after a session that cannot be resumed.
+    """
     if settings.discord_api_base:
         discord.http.Route.BASE = settings.discord_api_base.rstrip("/")
     if settings.discord_gateway_url:

@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import logging
 import signal
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import discord
@@ -83,7 +83,7 @@ async def serve(settings: Settings, token: str, open_engine: EngineOpener) -> No
 
 
 @contextlib.contextmanager
-def stop_on_signals(bot: BlogBot) -> Any:
+def stop_on_signals(bot: BlogBot) -> Iterator[None]:
     """Turn SIGTERM/SIGINT into a graceful :meth:`BlogBot.shutdown`."""
     loop = asyncio.get_running_loop()
     tasks: set[asyncio.Task[None]] = set()
