@@ -24,7 +24,6 @@ from bot.cogs import (
     EXTENSIONS,
     NO_MENTIONS,
     CommandTranslator,
-    NotAdmin,
     UserFacingError,
     tell,
 )
@@ -144,11 +143,9 @@ class BlogBot(commands.AutoShardedBot):
             text = original.message(lang)
         elif isinstance(original, app_commands.CommandOnCooldown):
             text = say("cooldown", lang, seconds=max(1, round(original.retry_after)))
-        elif isinstance(original, NotAdmin):
-            text = say("not_admin", lang)
         elif isinstance(original, app_commands.NoPrivateMessage):
             text = say("guild_only", lang)
-        elif isinstance(original, app_commands.CheckFailure):
+        elif isinstance(original, app_commands.CheckFailure):  # NotAdmin and Discord's own
             text = say("not_admin", lang)
         else:
             log.error(
