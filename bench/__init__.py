@@ -1,0 +1,1 @@
+"""Benchmarks: start-up, reindex, question latency, throughput and memory against baselines."""

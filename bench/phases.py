@@ -1,0 +1,143 @@
+"""One measurement per fresh process, so each peak RSS is its own.
+
+`python -m bench.phases PHASE ARGS_JSON` prints one JSON line of results.
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bench import corpus as synthetic
+from bench.serving import serve
+from bench.standin import StandInEmbedder
+from bot.corpus import load_corpus
+from bot.embeddings import load_embedder
+from bot.indexer import CorpusSpec, refresh
+from bot.lexical import JapaneseAnalyzer
+from bot.passages import split_article
+from bot.settings import EMBEDDED_MODEL
+
+ROOT = Path(__file__).resolve().parents[1]
+SITE = "http://localhost:4000"
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def spec_for(args: dict[str, Any]) -> CorpusSpec:
+    return CorpusSpec(
+        Path(args["corpus"]), SITE, "Asia/Tokyo", approximate_min_passages=args["ann_min"]
+    )
+
+
+def real_model() -> tuple[Any, float]:
+    started = time.perf_counter()
+    embedder = load_embedder(EMBEDDED_MODEL, ROOT / "cache")
+    embedder.embed_queries(["warm-up"])
+    return embedder, time.perf_counter() - started
+
+
+def phase_rate(args: dict[str, Any]) -> dict[str, Any]:
+    """Real-model embedding throughput, as the indexer batches and as a naive bot would."""
+    embedder, load_s = real_model()
+    articles = load_corpus(ROOT / "corpus", SITE, "Asia/Tokyo").articles
+    passages = [p for a in articles for p in split_article(a)][: args.get("sample", 64)]
+    started = time.perf_counter()
+    for i in range(0, len(passages), 16):
+        chunk = passages[i : i + 16]
+        embedder.embed_documents(
+            [p.embedding_text for p in chunk] + [s.text for p in chunk for s in p.sentences]
+        )
+    indexer_s = time.perf_counter() - started
+    started = time.perf_counter()
+    embedder.embed_documents([p.embedding_text for p in passages])
+    naive_s = time.perf_counter() - started
+    return {
+        "model_load_s": load_s,
+        "sample": len(passages),
+        "indexer_passages_per_s": len(passages) / indexer_s,
+        "naive_passages_per_s": len(passages) / naive_s,
+    }
+
+
+def phase_cold(args: dict[str, Any]) -> dict[str, Any]:
+    """First index of the blog: stand-in vectors (or the real model for small blogs)."""
+    if args.get("real"):
+        embedder, _ = real_model()
+        seconds_embedding = None
+    else:
+        embedder = StandInEmbedder(args["model"], args["dimension"])
+    started = time.perf_counter()
+    index, report = refresh(spec_for(args), embedder, JapaneseAnalyzer(), Path(args["cache"]))
+    total = time.perf_counter() - started
+    if isinstance(embedder, StandInEmbedder):
+        seconds_embedding = embedder.seconds
+    return {
+        "cold_s": total,
+        "standin_embed_s": seconds_embedding,
+        "articles": report.articles,
+        "passages": report.passages,
+        "sentences": int(index.sentence_offsets[-1]),
+        "distinct": len(set(index.table.hex_hashes())),
+        "embedded": report.embedded,
+        "ann": index.ann is not None,
+        "peak_rss_mb": peak_rss_mb(),
+    }
+
+
+def phase_incremental(args: dict[str, Any]) -> dict[str, Any]:
+    """Edit 1% of the articles, then reindex with the cache present."""
+    edited = synthetic.edit(Path(args["corpus"]), args["n"], 0.01)
+    embedder = StandInEmbedder(args["model"], args["dimension"])
+    started = time.perf_counter()
+    _, report = refresh(spec_for(args), embedder, JapaneseAnalyzer(), Path(args["cache"]))
+    return {
+        "edited": edited,
+        "incremental_s": time.perf_counter() - started,
+        "standin_embed_s": embedder.seconds,
+        "embedded": report.embedded,
+        "changed": len(report.changed),
+        "peak_rss_mb": peak_rss_mb(),
+    }
+
+
+def phase_serve(args: dict[str, Any]) -> dict[str, Any]:
+    embedder, load_s = real_model()
+    started = time.perf_counter()
+    index, report = refresh(spec_for(args), embedder, JapaneseAnalyzer(), Path(args["cache"]))
+    warm_s = time.perf_counter() - started
+    assert report.embedded == 0 and not report.changed, report.summary()
+    out = serve(args, embedder, index)
+    return {"model_load_s": load_s, "warm_s": warm_s, **out, "peak_rss_mb": peak_rss_mb()}
+
+
+def main() -> None:
+    phase, raw = sys.argv[1], sys.argv[2]
+    args = json.loads(raw)
+    result = {
+        "rate": phase_rate,
+        "cold": phase_cold,
+        "incremental": phase_incremental,
+        "serve": phase_serve,
+        **_baselines(),
+    }[phase](args)
+    print(json.dumps(result, default=float))
+
+
+def _baselines() -> dict[str, Any]:
+    from bench.baselines import phase_bm25, phase_naive
+
+    return {"naive": phase_naive, "bm25": phase_bm25}
+
+
+if __name__ == "__main__":
+    np.seterr(all="ignore")
+    main()

@@ -1,0 +1,80 @@
+"""Run every measurement for each blog size, then write the table, plot and docs.
+
+`python -m bench` (sizes 5, 1000, 10000) or `python -m bench --large` (adds 50000).
+Generated blogs and caches go to bench/out/ (git-ignored). Each phase runs in a fresh
+process, so its peak RSS is its own.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from bench import corpus as synthetic
+from bench.report import write_report
+
+ROOT = Path(__file__).resolve().parents[1]
+OUT = ROOT / "bench" / "out"
+MODEL = "embedded:multilingual-e5-small@1"
+
+
+def phase(name: str, args: dict[str, Any], timeout: int = 900) -> dict[str, Any]:
+    started = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.phases", name, json.dumps(args)],
+        cwd=ROOT, capture_output=True, text=True, timeout=timeout, check=False,
+    )  # fmt: skip
+    if done.returncode != 0:
+        raise RuntimeError(f"phase {name} failed:\n{done.stderr[-3000:]}")
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    print(f"  {name}: {time.perf_counter() - started:.0f} s", flush=True)
+    return result
+
+
+def measure(n: int, rate: dict[str, Any], ann_min: int, questions: int) -> dict[str, Any]:
+    corpus, cache = OUT / f"blog-{n}", OUT / f"cache-{n}"
+    shutil.rmtree(corpus, ignore_errors=True)
+    shutil.rmtree(cache, ignore_errors=True)
+    if n == 5:
+        shutil.copytree(ROOT / "corpus", corpus)  # the real sample articles
+    else:
+        synthetic.generate(corpus, n)
+    real = n <= 5
+    args = {"corpus": str(corpus), "cache": str(cache), "n": n, "ann_min": ann_min,
+            "model": MODEL, "dimension": 384, "real": real, "questions": questions,
+            "naive_rate": rate["naive_passages_per_s"], "analyse_limit": 20_000}  # fmt: skip
+    print(f"N = {n}", flush=True)
+    result = {"n": n, "cold": phase("cold", args), "serve": phase("serve", args)}
+    result["naive"] = phase("naive", args)
+    result["bm25"] = phase("bm25", args)
+    if n >= 100:
+        result["incremental"] = phase("incremental", args)
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--sizes", default="5,1000,10000")
+    parser.add_argument("--large", action="store_true", help="add 50 000 articles (~30 min)")
+    parser.add_argument("--ann-min", type=int, default=100_000)
+    parser.add_argument("--questions", type=int, default=120)
+    parser.add_argument("--report-only", action="store_true")
+    options = parser.parse_args()
+    OUT.mkdir(parents=True, exist_ok=True)
+    results_path = OUT / "results.json"
+    if not options.report_only:
+        sizes = [int(s) for s in options.sizes.split(",")] + ([50_000] if options.large else [])
+        rate = phase("rate", {"sample": 64})
+        runs = [measure(n, rate, options.ann_min, options.questions) for n in sizes]
+        results_path.write_text(json.dumps({"rate": rate, "runs": runs}, indent=1))
+    write_report(json.loads(results_path.read_text()))
+
+
+if __name__ == "__main__":
+    main()

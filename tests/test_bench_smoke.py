@@ -1,0 +1,49 @@
+"""The benchmark's approximate path on a small synthetic blog (no timings asserted)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from bench import corpus as synthetic
+from bench.standin import StandInEmbedder
+from bot import ann
+from bot.indexer import CorpusSpec, refresh
+from bot.lexical import JapaneseAnalyzer
+from tests.conftest import SITE_URL
+
+
+def test_synthetic_blog_with_approximate_index(tmp_path: Path) -> None:
+    """200 generated articles: distinct passages, and HNSW top results equal brute force."""
+    synthetic.generate(tmp_path / "blog", 200)
+    spec = CorpusSpec(tmp_path / "blog", SITE_URL, "Asia/Tokyo", approximate_min_passages=100)
+    embedder = StandInEmbedder("embedded:multilingual-e5-small@1")
+    index, report = refresh(spec, embedder, JapaneseAnalyzer(), tmp_path / "cache")
+    assert report.articles == 200
+    assert len(set(index.table.hex_hashes())) == len(index.passages)  # every passage distinct
+    assert index.ann is not None and index.ann.size == len(index.passages)
+
+    questions = embedder.embed_queries(["Llamaの派生モデルはどこで見られる？", "Metaの買収"])
+    rng = np.random.default_rng(0)
+    rows = rng.choice(len(index.vectors), 30, replace=False)
+    noisy = np.asarray(index.vectors[rows]) + 0.02 * rng.standard_normal((30, 384))
+    probes = np.concatenate([questions, noisy / np.linalg.norm(noisy, axis=1, keepdims=True)])
+    for probe in probes.astype(np.float32):
+        exact = np.argsort(-(np.asarray(index.vectors) @ probe), kind="stable")[:3]
+        found, _ = ann.dense_candidates(index, probe, 3)
+        assert found.tolist() == exact.tolist()
+    assert ann.recall_at(index, probes.astype(np.float32), 10) >= 0.98
+
+
+def test_edit_reembeds_only_the_edited_articles(tmp_path: Path) -> None:
+    """Editing 1% of a generated blog embeds only the edited articles' new passages."""
+    synthetic.generate(tmp_path / "blog", 100)
+    spec = CorpusSpec(tmp_path / "blog", SITE_URL, "Asia/Tokyo")
+    embedder = StandInEmbedder("stand-in")
+    first, _ = refresh(spec, embedder, JapaneseAnalyzer(), tmp_path / "cache")
+    assert synthetic.edit(tmp_path / "blog", 100, 0.01) == 1
+    second, report = refresh(spec, embedder, JapaneseAnalyzer(), tmp_path / "cache", first)
+    assert len(report.changed) == 1
+    assert 0 < report.embedded < 10
+    assert len(second.passages) > len(first.passages)
