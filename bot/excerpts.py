@@ -11,7 +11,7 @@ or full-width forms match too. The whole excerpt, markup included, stays within
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 
 import numpy as np
 
@@ -21,6 +21,7 @@ from bot.passages import join_sentences
 log = logging.getLogger(__name__)
 
 MAX_EXCERPT_CHARS = 700
+LEXICAL_EMPHASIS = 6.0  # standard deviations of sentence similarity per unit of idf share
 MAX_SENTENCES = 3
 ELLIPSIS = "…"
 
@@ -49,10 +50,17 @@ def make_excerpt(
     query_terms: Collection[str],
     analyzer: JapaneseAnalyzer,
     max_chars: int = MAX_EXCERPT_CHARS,
+    term_weights: Mapping[str, float] | None = None,
 ) -> str:
-    """The best sentence in bold with up to two neighbours, within `max_chars` in all."""
+    """The best sentence in bold with up to two neighbours, within `max_chars` in all.
+
+    With `term_weights` (idf per question term), a neighbour that holds the question's
+    rare words may take the bold from the sentence the vectors liked best.
+    """
     if not sentences:
         return ""
+    if term_weights:
+        best = emphasis_target(sentences, scores, best, term_weights, analyzer)
     start, end, best = best_window(scores, best)
     keep = [best]
     for i in _by_preference(start, end, best, scores):
@@ -61,6 +69,25 @@ def make_excerpt(
             keep = trial
     excerpt = _render(sentences, keep, best, query_terms, analyzer)
     return excerpt if len(excerpt) <= max_chars else _bold(_fit(sentences[best], max_chars - 4))
+
+
+def emphasis_target(
+    sentences: Sequence[str],
+    scores: np.ndarray,
+    best: int,
+    term_weights: Mapping[str, float],
+    analyzer: JapaneseAnalyzer,
+) -> int:
+    """The sentence next to (or at) `best` that best combines similarity and rare terms."""
+    total = sum(term_weights.values()) or 1.0
+    reach = range(max(0, best - 1), min(len(sentences), best + 2))
+
+    def combined(i: int) -> float:
+        found = set(analyzer.terms(sentences[i])) & term_weights.keys()
+        share = sum(term_weights[t] for t in found) / total
+        return float(scores[i]) + LEXICAL_EMPHASIS * share
+
+    return max(reach, key=lambda i: (combined(i), i == best))
 
 
 def _by_preference(start: int, end: int, best: int, scores: np.ndarray) -> list[int]:

@@ -168,8 +168,14 @@ class Engine:
     ) -> Result:
         passage = index.passages[hit.row]
         article = index.articles[passage.source]
+        weights = {t: index.lexical.idf(t) for t in terms if index.lexical.document_frequency(t)}
         excerpt = make_excerpt(
-            hit.sentences, hit.sentence_scores, hit.best, set(terms), self.analyzer
+            hit.sentences,
+            hit.sentence_scores,
+            hit.best,
+            set(terms),
+            self.analyzer,
+            term_weights=weights,
         )
         url = absolute_url(article.url, "", "", passage.anchor) if passage.anchor else article.url
         return Result(
