@@ -47,8 +47,8 @@ class QuestionLogFile:
             )
             for rank, (title, url) in enumerate(articles, 1):
                 db.execute(
-                    "INSERT INTO results VALUES (?, ?, 'post.md', ?, ?, ?, NULL, ?)",
-                    (qid, rank, title, url, f"p{rank}", 0.9 - rank / 10),
+                    "INSERT INTO results VALUES (?, ?, ?, ?, ?, ?, NULL, ?)",
+                    (qid, rank, url.split("#")[0], title, url, f"p{rank}", 0.9 - rank / 10),
                 )
             for voter, vote, reason in votes:
                 db.execute(

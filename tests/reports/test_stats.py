@@ -64,6 +64,15 @@ async def test_share_articles_and_votes(log_file: QuestionLogFile) -> None:
     assert stats.up_share == 2 / 3
 
 
+async def test_sections_of_one_article_count_as_that_article(log_file: QuestionLogFile) -> None:
+    """Links to different headings of one article add up under the article's own link."""
+    title, url = ARTICLE_A
+    log_file.add("q1", _at(2, 1), tier="answer", articles=[(title, url + "#intro")])
+    log_file.add("q2", _at(2, 2), tier="answer", articles=[(title, url + "#later")])
+    stats = await compute_stats(log_file.path, tz=TOKYO)
+    assert [(a.url, a.shown) for a in stats.top_articles] == [(url, 2)]
+
+
 async def test_text_report_reads_in_a_terminal(log_file: QuestionLogFile) -> None:
     """The report states totals and has one line per day."""
     log_file.add("q1", _at(2, 1), tier="answer", articles=[ARTICLE_A])
