@@ -24,7 +24,8 @@ log = logging.getLogger(__name__)
 _SINCE = "(:since IS NULL OR q.asked_at >= :since)"
 _QUESTIONS_SQL = f"SELECT q.asked_at, q.answered FROM questions AS q WHERE {_SINCE}"
 _TOP_ARTICLES_SQL = f"""
-SELECT MIN(r.title), substr(MIN(r.url), 1, instr(MIN(r.url) || '#', '#') - 1) AS url, COUNT(*) AS shown
+SELECT MIN(r.title), substr(MIN(r.url), 1, instr(MIN(r.url) || '#', '#') - 1) AS url,
+       COUNT(*) AS shown
 FROM results AS r JOIN questions AS q ON q.id = r.question_id
 WHERE r.rank = (SELECT MIN(rank) FROM results WHERE question_id = q.id) AND {_SINCE}
 GROUP BY r.source ORDER BY shown DESC, url LIMIT :limit
