@@ -65,6 +65,7 @@ def main() -> None:
     parser.add_argument("--ann-min", type=int, default=100_000)
     parser.add_argument("--questions", type=int, default=120)
     parser.add_argument("--report-only", action="store_true")
+    parser.add_argument("--merge", action="store_true", help="keep other sizes' results")
     options = parser.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
     results_path = OUT / "results.json"
@@ -72,6 +73,10 @@ def main() -> None:
         sizes = [int(s) for s in options.sizes.split(",")] + ([50_000] if options.large else [])
         rate = phase("rate", {"sample": 64})
         runs = [measure(n, rate, options.ann_min, options.questions) for n in sizes]
+        if options.merge and results_path.is_file():  # keep other sizes from an earlier run
+            kept = json.loads(results_path.read_text())["runs"]
+            runs += [r for r in kept if r["n"] not in sizes]
+        runs.sort(key=lambda r: r["n"])
         results_path.write_text(json.dumps({"rate": rate, "runs": runs}, indent=1))
     write_report(json.loads(results_path.read_text()))
 
