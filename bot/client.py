@@ -1,4 +1,5 @@
-"""The Discord client: resources injected, commands loaded and synced, one error handler.
+"""The Discord client: resources injected, commands loaded and synced, one error handler,
+and the question log's retention period (RETENTION_DAYS) applied once a day.
 
 The bot owns no resources it did not receive: ``main()`` (see :mod:`bot.cli.discord_run`)
 opens the engine and the question log and passes them in, and tests build the bot the
@@ -11,6 +12,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
 import discord
@@ -18,7 +20,7 @@ import discord.gateway
 import discord.http
 import yarl
 from discord import app_commands
-from discord.ext import commands
+from discord.ext import commands, tasks
 
 from bot.cogs import (
     EXTENSIONS,
@@ -29,13 +31,14 @@ from bot.cogs import (
 )
 from bot.messages import language_of, say
 from bot.pipeline import Engine
-from bot.questions import QuestionLog
+from bot.questions import QuestionLog, QuestionLogError
 from bot.questions.privacy import UserHasher
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 
 DRAIN_SECONDS = 30.0
+PURGE_EVERY_HOURS = 24
 
 
 def point_at_endpoints(settings: Settings) -> None:
@@ -103,9 +106,46 @@ class BlogBot(commands.AutoShardedBot):
         else:
             synced = await self.tree.sync()
         log.info("synced %d commands: %s", len(synced), ", ".join(c.name for c in synced))
+        self.daily_purge.start()
+
+    async def close(self) -> None:
+        """Stop the daily purge, then disconnect."""
+        self.daily_purge.cancel()
+        await super().close()
 
     async def on_ready(self) -> None:
         log.info("ready as %s in %d servers", self.user, len(self.guilds))
+
+    # -- retention ----------------------------------------------------------------------
+
+    async def purge_expired(self, now: datetime | None = None) -> int:
+        """Delete questions older than RETENTION_DAYS (with their results and votes).
+
+        Returns the rows removed; a log that cannot be purged right now is left for the
+        next day rather than stopping the bot.
+        """
+        cutoff = (now or datetime.now(UTC)) - timedelta(days=self.settings.retention_days)
+        try:
+            removed = await self.questions.purge(cutoff)
+        except QuestionLogError as exc:
+            log.warning("retention: could not purge the question log (%s); next try tomorrow", exc)
+            return 0
+        log.info(
+            "retention: removed %d rows of questions asked before %s (RETENTION_DAYS=%d)",
+            removed,
+            cutoff.isoformat(timespec="seconds"),
+            self.settings.retention_days,
+        )
+        return removed
+
+    @tasks.loop(hours=PURGE_EVERY_HOURS)
+    async def daily_purge(self) -> None:
+        """Apply the retention period once a day, the first time just after start-up."""
+        await self.purge_expired()
+
+    @daily_purge.before_loop
+    async def _before_daily_purge(self) -> None:
+        await self.wait_until_ready()
 
     # -- questions in flight ----------------------------------------------------------
 
