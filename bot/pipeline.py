@@ -14,8 +14,19 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+import numpy as np
+
 from bot.answers import Answer, Result
-from bot.confidence import Thresholds, confidence, model_for, thresholds_for, tier_for
+from bot.batching import QueryBatcher
+from bot.confidence import (
+    AnswerType,
+    Thresholds,
+    confidence,
+    missing_answer_type,
+    model_for,
+    thresholds_for,
+    tier_for,
+)
 from bot.embeddings import Embedder
 from bot.excerpts import make_excerpt
 from bot.index import Index
@@ -50,6 +61,7 @@ class EngineConfig:
             timezone=settings.timezone,
             passage_chars=settings.passage_chars,
             overlap=settings.passage_overlap_sentences,
+            approximate_min_passages=settings.approximate_index_min_passages,
         )
         return cls(
             spec,
@@ -59,6 +71,16 @@ class EngineConfig:
             settings.answer_threshold,
             settings.related_threshold,
         )
+
+
+@dataclass(frozen=True, slots=True)
+class Assessment:
+    """The evidence a tier is decided from; `eval --calibrate` fits the model on it."""
+
+    hits: list[Hit]
+    signals: Signals
+    excerpts: list[str]  # one per hit, as shown
+    missing_type: AnswerType | None  # asked for, but stated by no excerpt about the question
 
 
 class Engine:
@@ -75,6 +97,8 @@ class Engine:
         self.model = model_for(embedder.name)
         self._titles: tuple[str, frozenset[str]] = ("", frozenset())
         self._reindex_lock = asyncio.Lock()
+        self._query_batcher: QueryBatcher | None = None
+        self._batcher_loop: asyncio.AbstractEventLoop | None = None
 
     @classmethod
     def open(
@@ -94,6 +118,7 @@ class Engine:
         filters: Filters | None = None,
         mode: Mode = "hybrid",
         keep_results: bool = False,
+        query_vector: np.ndarray | None = None,
     ) -> Answer:
         """Answer one question (blocking: call `ask` from async code).
 
@@ -104,19 +129,16 @@ class Engine:
         index = self.index  # one consistent index for the whole question, even mid-swap
         if query.empty:
             return self._unusable(query, index, "The question has no words to search for.")
-        vector = self.embedder.embed_queries([query.text])[0]
+        if query_vector is None:
+            query_vector = self.embedder.embed_queries([query.text])[0]
+        vector = query_vector
         embedded = time.perf_counter()
-        terms = self.analyzer.terms(query.text)
-        hits = rank(
-            index, vector, terms, k or self.config.top_k, mode, article_mask(index, filters)
-        )
-        absent = self._absent_names(index, query)
-        signals = question_signals(index, hits, terms, query.language, absent)
-        score = confidence(signals, self.model) if hits else 0.0
-        tier = tier_for(score, self.thresholds) if hits else "none"
+        found = self._assess(index, query, vector, k, filters, mode)
+        score = confidence(found.signals, self.model, found.missing_type) if found.hits else 0.0
+        tier = tier_for(score, self.thresholds) if found.hits else "none"
         results = tuple(
-            self._result(index, hit, n, terms, confidence(_for_hit(signals, hit), self.model))
-            for n, hit in enumerate(hits, 1)
+            self._result(index, hit, n, excerpt, self._hit_confidence(found, hit))
+            for n, (hit, excerpt) in enumerate(zip(found.hits, found.excerpts, strict=True), 1)
         )
         finished = time.perf_counter()
         return Answer(
@@ -133,11 +155,58 @@ class Engine:
             },
         )
 
+    def assess(self, question: str, k: int | None = None, mode: Mode = "hybrid") -> Assessment:
+        """The evidence `answer` decides from, without deciding (for calibration)."""
+        query = clean_question(question, self.config.max_question_chars)
+        vector = self.embedder.embed_queries([query.text])[0]
+        return self._assess(self.index, query, vector, k, None, mode)
+
+    def _assess(
+        self,
+        index: Index,
+        query: Query,
+        vector: np.ndarray,
+        k: int | None,
+        filters: Filters | None,
+        mode: Mode,
+    ) -> Assessment:
+        terms = self.analyzer.terms(query.text)
+        hits = rank(
+            index, vector, terms, k or self.config.top_k, mode, article_mask(index, filters)
+        )
+        absent = self._absent_names(index, query)
+        signals = question_signals(index, hits, terms, query.language, absent)
+        excerpts = [self._excerpt(index, hit, terms) for hit in hits]
+        return Assessment(hits, signals, excerpts, self._missing_type(query, excerpts))
+
+    def _hit_confidence(self, found: Assessment, hit: Hit) -> float:
+        """A result's own score: its evidence, with the question's caps."""
+        return confidence(_for_hit(found.signals, hit), self.model, found.missing_type)
+
+    def _missing_type(self, query: Query, excerpts: Sequence[str]) -> AnswerType | None:
+        """The date, price or number asked for when no excerpt about the question states it.
+
+        An excerpt counts only if it holds every name of the question: "昨年リリースされた
+        Llama 3" does not say when Llama 4 comes out.
+        """
+        names = {t for w in name_words(query.text, query.language) for t in self.analyzer.terms(w)}
+        about = [e for e in excerpts if names <= set(self.analyzer.terms(e.replace("**", "")))]
+        return missing_answer_type(query.text, query.language, about)
+
     async def ask(
         self, question: str, k: int | None = None, filters: Filters | None = None
     ) -> Answer:
-        """`answer`, off the event loop."""
-        return await asyncio.to_thread(self.answer, question, k, filters)
+        """`answer`, off the event loop; concurrent questions share one encoder call."""
+        query = clean_question(question, self.config.max_question_chars)
+        vector = None if query.empty else await self._batcher().embed(query.text)
+        return await asyncio.to_thread(self.answer, question, k, filters, "hybrid", False, vector)
+
+    def _batcher(self) -> QueryBatcher:
+        """One micro-batcher per event loop (the CLI and tests may run several loops)."""
+        loop = asyncio.get_running_loop()
+        if self._query_batcher is None or self._batcher_loop is not loop:
+            self._query_batcher, self._batcher_loop = QueryBatcher(self.embedder), loop
+        return self._query_batcher
 
     def _unusable(self, query: Query, index: Index, notice: str) -> Answer:
         return Answer(query.text, "none", (), 0.0, query.language, index.version, notice=notice)
@@ -163,13 +232,9 @@ class Engine:
             )
         return self._titles[1]
 
-    def _result(
-        self, index: Index, hit: Hit, rank_: int, terms: Sequence[str], score: float
-    ) -> Result:
-        passage = index.passages[hit.row]
-        article = index.articles[passage.source]
+    def _excerpt(self, index: Index, hit: Hit, terms: Sequence[str]) -> str:
         weights = {t: index.lexical.idf(t) for t in terms if index.lexical.document_frequency(t)}
-        excerpt = make_excerpt(
+        return make_excerpt(
             hit.sentences,
             hit.sentence_scores,
             hit.best,
@@ -177,6 +242,10 @@ class Engine:
             self.analyzer,
             term_weights=weights,
         )
+
+    def _result(self, index: Index, hit: Hit, rank_: int, excerpt: str, score: float) -> Result:
+        passage = index.passages[hit.row]
+        article = index.articles[passage.source]
         url = absolute_url(article.url, "", "", passage.anchor) if passage.anchor else article.url
         return Result(
             title=article.title,

@@ -26,6 +26,7 @@ from typing import Literal
 
 import numpy as np
 
+from bot import ann
 from bot.index import Index
 from bot.sentence_units import Units, units_for
 
@@ -109,9 +110,9 @@ def _has(names: Sequence[str], wanted: str) -> bool:
 def dense_candidates(
     index: Index, query_vector: np.ndarray, mask: np.ndarray | None, n: int
 ) -> np.ndarray:
-    """Rows of the `n` passages nearest to the question (exact; an ANN index may replace it)."""
-    scores = index.vectors @ query_vector
-    return _top_rows(scores, mask, n)
+    """Rows of the `n` passages nearest to the question: exact for small blogs, HNSW above."""
+    rows, _ = ann.dense_candidates(index, query_vector, n, mask)
+    return rows
 
 
 def lexical_candidates(scores: np.ndarray, mask: np.ndarray | None, n: int) -> np.ndarray:
