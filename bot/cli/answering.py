@@ -14,13 +14,19 @@ from tqdm import tqdm
 
 from bot.answers import Answer
 from bot.cli import UserError
+from bot.confidence import features
 from bot.embeddings import ModelNotFound, SentenceTransformerEmbedder, load_embedder
 from bot.evaluation import (
     EvalFileError,
+    Example,
+    Labelled,
     Report,
+    calibrate,
+    format_model,
     format_table,
     iter_result_keys,
     read_questions,
+    refusal_rates,
     result_line,
     score,
 )
@@ -58,10 +64,24 @@ def register(sub: Any) -> None:
     reindex.set_defaults(handler=run_reindex)
 
     evaluate = sub.add_parser("eval", help="measure retrieval on labelled questions")
-    evaluate.add_argument("file", type=Path, help="JSONL: one {id, question, ...} per line")
+    evaluate.add_argument(
+        "file", type=Path, nargs="+", help="JSONL: one {id, question, ...} per line"
+    )
     evaluate.add_argument("--results", type=Path, help="write each answer as JSONL here")
     evaluate.add_argument(
         "--compare", action="store_true", help="dense-only, lexical-only and hybrid side by side"
+    )
+    evaluate.add_argument(
+        "--calibrate",
+        action="store_true",
+        help="fit the confidence model on the files and print it as bot/confidence.py stores it",
+    )
+    evaluate.add_argument(
+        "--holdout",
+        type=Path,
+        nargs="+",
+        default=[],
+        help="with --calibrate: also report refusal rates on these files, not fitted on",
     )
     evaluate.set_defaults(handler=run_eval)
 
@@ -163,11 +183,17 @@ def run_reindex(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def run_eval(args: argparse.Namespace, settings: Settings) -> int:
+def _read_all(paths: list[Path]) -> list[Labelled]:
     try:
-        items = read_questions(args.file)
+        return [item for path in paths for item in read_questions(path)]
     except (OSError, EvalFileError) as exc:
         raise UserError(str(exc)) from None
+
+
+def run_eval(args: argparse.Namespace, settings: Settings) -> int:
+    items = _read_all(args.file)
+    if args.calibrate:
+        return run_calibrate(items, _read_all(args.holdout), settings)
     engine, _ = open_engine(settings)
     modes: list[Mode] = ["dense", "lexical", "hybrid"] if args.compare else ["hybrid"]
     reports: dict[str, Report] = {}
@@ -185,3 +211,29 @@ def run_eval(args: argparse.Namespace, settings: Settings) -> int:
         )
     print(format_table(reports))
     return 0
+
+
+def run_calibrate(items: list[Labelled], holdout: list[Labelled], settings: Settings) -> int:
+    """Fit the confidence model on `items`; print it and the refusal rates it gives."""
+    engine, _ = open_engine(settings)
+    fitted = [_example(engine, i) for i in items if i.labelled]
+    try:
+        model = calibrate(fitted)
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
+    absent = sum(e.absent_names for e in fitted)
+    print(f"# {len(fitted)} questions; {absent} naming what the corpus never does left out")
+    print(format_model(engine.embedder.name, model, engine.thresholds))
+    checks = {"fitted": fitted, "holdout": [_example(engine, i) for i in holdout if i.labelled]}
+    for name, examples in checks.items():
+        for label, current in (("stored", engine.model), ("refitted", model)):
+            rates = refusal_rates(current, examples, engine.thresholds.answer)
+            if examples:
+                print(f"{name} ({len(examples)}), {label} model: {rates}")
+    return 0
+
+
+def _example(engine: Engine, item: Labelled) -> Example:
+    found = engine.assess(item.question, k=3)
+    absent, missing = bool(found.signals.absent_names), found.missing_type is not None
+    return Example(features(found.signals), item.answerable, absent, missing)
