@@ -22,6 +22,7 @@ class Result:
     source: str  # article path relative to the corpus folder
     passage_id: str
     rank: int
+    tier: Tier = "answer"  # this excerpt's own confidence, never above the answer's
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

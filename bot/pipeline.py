@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bot.answers import Answer, Result
+from bot.answers import Answer, Result, Tier
 from bot.batching import QueryBatcher
 from bot.confidence import (
     AnswerType,
@@ -136,9 +136,12 @@ class Engine:
         found = self._assess(index, query, vector, k, filters, mode)
         score = confidence(found.signals, self.model, found.missing_type) if found.hits else 0.0
         tier = tier_for(score, self.thresholds) if found.hits else "none"
-        results = tuple(
-            self._result(index, hit, n, excerpt, self._hit_confidence(found, hit))
-            for n, (hit, excerpt) in enumerate(zip(found.hits, found.excerpts, strict=True), 1)
+        results = self._shown(
+            tier,
+            [
+                self._result(index, hit, n, excerpt, self._hit_confidence(found, hit))
+                for n, (hit, excerpt) in enumerate(zip(found.hits, found.excerpts, strict=True), 1)
+            ],
         )
         finished = time.perf_counter()
         return Answer(
@@ -242,6 +245,19 @@ class Engine:
             self.analyzer,
             term_weights=weights,
         )
+
+    def _shown(self, tier: Tier, results: list[Result]) -> tuple[Result, ...]:
+        """Label each excerpt with its own tier (capped by the answer's) and drop, after
+        the first, those too weak to be even related, so a confident answer is not padded."""
+        order = {"answer": 0, "related": 1, "none": 2}
+        shown: list[Result] = []
+        for result in results:
+            own = tier_for(result.score, self.thresholds)
+            label = own if order[own] > order[tier] else tier
+            if label == "none" and shown:
+                continue
+            shown.append(replace(result, tier=label if label != "none" else tier))
+        return tuple(shown)
 
     def _result(self, index: Index, hit: Hit, rank_: int, excerpt: str, score: float) -> Result:
         passage = index.passages[hit.row]

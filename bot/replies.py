@@ -175,7 +175,7 @@ def answer_embeds(answer: Answer, lang: Lang) -> list[discord.Embed]:
     if not results:
         return []
     share = EMBEDS_TOTAL_MAX // len(results)
-    return [result_embed(r, answer.tier, lang, share) for r in results]
+    return [result_embed(r, r.tier, lang, share) for r in results]
 
 
 def result_embed(result: Result, tier: Tier, lang: Lang, budget: int) -> discord.Embed:

@@ -86,3 +86,18 @@ def test_modes_all_rank(engine: Engine) -> None:
     for mode in ("dense", "lexical", "hybrid"):
         answer = engine.answer("GPT-4oで何ができる？", mode=mode, keep_results=True)
         assert answer.results, mode
+
+
+def test_each_result_carries_its_own_tier_capped_by_the_answer(
+    post: PostWriter, site: Path, tmp_path: Path
+) -> None:
+    """An excerpt is never labelled more confident than the answer it belongs to."""
+    post("2025-01-01-a.md", "MetaはInstagramを買収した。WhatsAppも買収した。")
+    post("2025-01-02-b.md", "天気の話。雨が降った。")
+    engine = engine_for(site, tmp_path / "cache", HashEmbedder(64))
+    order = {"answer": 0, "related": 1, "none": 2}
+    for question in ("Metaが買収した会社は？", "明日の天気は？", "量子コンピューターの値段"):
+        answer = engine.answer(question)
+        assert all(order[r.tier] >= order[answer.tier] for r in answer.results)
+        assert all(r.tier != "none" for r in answer.results)
+        assert answer.tier != "none" or answer.results == ()
