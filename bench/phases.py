@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from bench import corpus as synthetic
-from bench.serving import serve
+from bench.serving import components, serve
 from bench.standin import StandInEmbedder
 from bot.corpus import load_corpus
 from bot.embeddings import load_embedder
@@ -119,6 +119,14 @@ def phase_serve(args: dict[str, Any]) -> dict[str, Any]:
     return {"model_load_s": load_s, "warm_s": warm_s, **out, "peak_rss_mb": peak_rss_mb()}
 
 
+def phase_dense(args: dict[str, Any]) -> dict[str, Any]:
+    """Dense lookup and BM25 alone, and the approximate index's recall (its own process)."""
+    embedder, _ = real_model()
+    analyzer = JapaneseAnalyzer()
+    index, _ = refresh(spec_for(args), embedder, analyzer, Path(args["cache"]))
+    return components(index, embedder, analyzer)
+
+
 def main() -> None:
     phase, raw = sys.argv[1], sys.argv[2]
     args = json.loads(raw)
@@ -127,6 +135,7 @@ def main() -> None:
         "cold": phase_cold,
         "incremental": phase_incremental,
         "serve": phase_serve,
+        "dense": phase_dense,
         **_baselines(),
     }[phase](args)
     print(json.dumps(result, default=float))

@@ -51,6 +51,7 @@ def measure(n: int, rate: dict[str, Any], ann_min: int, questions: int) -> dict[
             "naive_rate": rate["naive_passages_per_s"], "analyse_limit": 20_000}  # fmt: skip
     print(f"N = {n}", flush=True)
     result = {"n": n, "cold": phase("cold", args), "serve": phase("serve", args)}
+    result["serve"].update(phase("dense", args))
     result["naive"] = phase("naive", args)
     result["bm25"] = phase("bm25", args)
     if n >= 100:

@@ -21,6 +21,7 @@ from bot.embeddings import Embedder
 from bot.index import Index, IndexParams
 from bot.lexical import JapaneseAnalyzer, LexicalIndex
 from bot.passages import Passage, split_article
+from bot.sentence_units import is_question
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +37,8 @@ class _Parts:
     vectors: list[np.ndarray] = field(default_factory=list)
     sentences: list[np.ndarray] = field(default_factory=list)
     sentence_counts: list[np.ndarray] = field(default_factory=list)
+    starts: list[np.ndarray] = field(default_factory=list)
+    asks: list[np.ndarray] = field(default_factory=list)
     article_counts: list[int] = field(default_factory=list)
 
 
@@ -108,6 +111,8 @@ def _add_old(parts: _Parts, previous: Index, start: int, stop: int, counts: list
     offsets = previous.sentence_offsets
     parts.sentences.append(previous.sentence_vectors[offsets[start] : offsets[stop]])
     parts.sentence_counts.append(np.diff(offsets[start : stop + 1]))
+    parts.starts.append(previous.sentence_starts[offsets[start] : offsets[stop]])
+    parts.asks.append(previous.sentence_asks[offsets[start] : offsets[stop]])
     parts.article_counts.extend(counts)
 
 
@@ -138,6 +143,9 @@ def _add_new(
         parts.vectors.append(np.stack(vectors))
     counts = [len(p.sentences) for p in passages]
     parts.sentence_counts.append(np.asarray(counts, np.int64))
+    every = [s for p in passages for s in p.sentences]
+    parts.starts.append(np.fromiter((s.start for s in every), np.int32, len(every)))
+    parts.asks.append(np.fromiter((is_question(s.text) for s in every), bool, len(every)))
     parts.article_counts.append(len(passages))
 
 
@@ -160,6 +168,8 @@ def _index(params: IndexParams, articles: dict[str, Article], parts: _Parts) -> 
         sentence_vectors,
         passage_article=passage_article,
         sentence_offsets=offsets,
+        sentence_starts=_concat(parts.starts, (0,), np.int32),
+        sentence_asks=_concat(parts.asks, (0,), np.bool_),
     )
 
 

@@ -19,6 +19,7 @@ from typing import overload
 
 import numpy as np
 
+from bot.mapped import load_mapped
 from bot.passages import Passage, Sentence, join_sentences
 
 log = logging.getLogger(__name__)
@@ -150,8 +151,8 @@ class TermTable(Sequence[list[str]]):
     def load(cls, folder: Path) -> TermTable:
         """Only the vocabulary is parsed; the ids stay memory-mapped until a reindex."""
         vocabulary = json.loads((folder / "terms.json").read_text(encoding="utf-8"))
-        ids = np.load(folder / "term_ids.npy", mmap_mode="r")
-        offsets = np.load(folder / "term_offsets.npy", mmap_mode="r")
+        ids = load_mapped(folder / "term_ids.npy")
+        offsets = load_mapped(folder / "term_offsets.npy")
         return cls(vocabulary, ids, offsets)
 
 

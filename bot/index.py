@@ -30,10 +30,18 @@ from typing import Any
 import numpy as np
 
 from bot.ann import AnnIndex
-from bot.columns import PassageTable, TermTable, as_passage_table, as_term_table, digest_of
+from bot.columns import (
+    PassageTable,
+    TermTable,
+    as_passage_table,
+    as_term_table,
+    digest_of,
+)
 from bot.corpus import Article
 from bot.lexical import LexicalIndex
+from bot.mapped import load_mapped, recache_in_small_pages, save_column
 from bot.passages import Passage
+from bot.sentence_units import Units, build_units, is_question
 
 log = logging.getLogger(__name__)
 
@@ -62,8 +70,10 @@ class Index:
     """Everything search needs; rows of `vectors` follow `passages`.
 
     Lists given for `passages` and `terms` become column tables; the derived columns
-    (`sentence_offsets`, `passage_article`) are computed unless given, so the indexer and
-    the loader never decode every passage.
+    (`sentence_offsets`, `passage_article`, the sentences' starts and question marks,
+    the sentence units) are computed unless given, so the indexer and the loader never
+    decode every passage. `complete` is False when a loaded snapshot lacked some of them:
+    the refresh then writes it again.
     """
 
     params: IndexParams
@@ -78,6 +88,10 @@ class Index:
     article_order: list[str] = field(default_factory=list)
     sentence_offsets: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     ann: AnnIndex | None = None
+    sentence_starts: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int32))
+    sentence_asks: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))
+    units: Units = field(default_factory=Units.empty)
+    complete: bool = True
 
     def __post_init__(self) -> None:
         self.passages = as_passage_table(self.passages)
@@ -97,6 +111,25 @@ class Index:
             self.passage_article = np.fromiter(sources, np.int32, n)
         if not self.version:
             self.version = digest_of(self.table.hashes, self.params.model)
+        self._derive_units()
+
+    def _derive_units(self) -> None:
+        """Sentence starts, question marks and units, unless the snapshot had them."""
+        total = int(self.sentence_offsets[-1])
+        if len(self.sentence_starts) != total or len(self.sentence_asks) != total:
+            sentences = [s for p in self.passages for s in p.sentences]
+            self.sentence_starts = np.fromiter((s.start for s in sentences), np.int32, total)
+            self.sentence_asks = np.fromiter((is_question(s.text) for s in sentences), bool, total)
+            self.complete = False
+        if len(self.units.unit_of) != total:
+            self.complete = False
+            self.units = build_units(
+                self.passage_article,
+                self.sentence_offsets,
+                self.sentence_starts,
+                self.sentence_asks,
+                self.sentence_vectors,
+            )
 
     @property
     def table(self) -> PassageTable:
@@ -136,20 +169,28 @@ def save(index: Index, cache_dir: Path) -> Path:
         raise
     _point_current(root, final.name)
     _remove_old_snapshots(root, keep=final.name)
+    index.complete = True
     return final
 
 
 def _write_snapshot(index: Index, folder: Path) -> None:
     """Every column, then the manifest last: a folder without one is never loaded."""
-    _save_array(folder / "vectors.npy", index.vectors, np.float32)
-    _save_array(folder / "sentence_vectors.npy", index.sentence_vectors, np.float16)
-    _save_array(folder / "sentence_offsets.npy", index.sentence_offsets, np.int64)
-    _save_array(folder / "passage_article.npy", index.passage_article, np.int32)
+    for name, array, dtype in (
+        ("vectors.npy", index.vectors, np.float32),
+        ("sentence_vectors.npy", index.sentence_vectors, np.float16),
+    ):
+        save_column(folder / name, array, dtype)
+        recache_in_small_pages(folder / name)
+    save_column(folder / "sentence_offsets.npy", index.sentence_offsets, np.int64)
+    save_column(folder / "passage_article.npy", index.passage_article, np.int32)
+    save_column(folder / "sentence_starts.npy", index.sentence_starts, np.int32)
+    save_column(folder / "sentence_asks.npy", index.sentence_asks, np.bool_)
+    index.units.save(folder)
     index.table.save(folder)
     index.term_table.save(folder)
     index.lexical.save(folder / "lexical")
     if index.ann is not None:
-        index.ann.save(folder)
+        recache_in_small_pages(index.ann.save(folder))
     manifest = {
         "format": FORMAT_VERSION,
         "params": asdict(index.params),
@@ -158,10 +199,6 @@ def _write_snapshot(index: Index, folder: Path) -> None:
         "articles": [_article_row(a) for a in index.articles.values()],
     }
     _write_json_synced(folder / "manifest.json", manifest)
-
-
-def _save_array(path: Path, array: np.ndarray, dtype: type) -> None:
-    np.save(path, np.asarray(array, dtype), allow_pickle=False)
 
 
 def _write_json_synced(path: Path, content: Any) -> None:
@@ -203,7 +240,7 @@ def _read_snapshot(folder: Path, params: IndexParams) -> Index | None:
         log.info("cached index in %s was built differently; rebuilding", folder)
         return None
     # Memory-mapped: pages are read when searched, and shared between processes.
-    vectors = np.load(folder / "vectors.npy", mmap_mode="r")
+    vectors = load_mapped(folder / "vectors.npy", random_access=True)
     if vectors.shape[1:] != (params.dimension,) or len(vectors) != manifest["passages"]:
         raise ValueError("vectors do not match the passages")
     articles = {row["source"]: _article_from_row(row) for row in manifest["articles"]}
@@ -214,12 +251,25 @@ def _read_snapshot(folder: Path, params: IndexParams) -> Index | None:
         vectors,
         LexicalIndex.load(folder / "lexical"),
         TermTable.load(folder),
-        np.load(folder / "sentence_vectors.npy", mmap_mode="r"),
+        load_mapped(folder / "sentence_vectors.npy", random_access=True),
         version=str(manifest["version"]),
         passage_article=np.load(folder / "passage_article.npy", allow_pickle=False),
         sentence_offsets=np.load(folder / "sentence_offsets.npy", allow_pickle=False),
         ann=AnnIndex.load(folder),
+        **_optional_columns(folder),
     )
+
+
+def _optional_columns(folder: Path) -> dict[str, Any]:
+    """Columns an older snapshot may lack; `Index` derives what is missing."""
+    out: dict[str, Any] = {}
+    for name in ("sentence_starts", "sentence_asks"):
+        if (folder / f"{name}.npy").is_file():
+            out[name] = load_mapped(folder / f"{name}.npy")
+    units = Units.load(folder)
+    if units is not None:
+        out["units"] = units
+    return out
 
 
 def _article_row(article: Article) -> dict[str, Any]:

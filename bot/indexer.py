@@ -101,7 +101,8 @@ def refresh(
         index, embedded = assemble(
             plan.articles, plan.reused_sources, params, previous, embedder, analyzer, progress
         )
-    if _settle_ann(index, spec.approximate_min_passages) or index is not previous:
+    built_graph = _settle_ann(index, spec.approximate_min_passages)
+    if built_graph or index is not previous or not index.complete:
         index_store.save(index, cache_dir)
     report = ReindexReport(
         added=tuple(plan.added),
