@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from bot.mapped import read_rows
+
 if TYPE_CHECKING:
     from bot.index import Index
 
@@ -30,6 +32,7 @@ EXPANSION_SEARCH = 512
 OVERSAMPLE = 256  # rows fetched from the graph before exact re-scoring
 FILE_NAME = f"ann-m{CONNECTIVITY}-e{EXPANSION_ADD}.usearch"
 BUILD_THREADS = 2
+BUILD_CHUNK = 65_536  # rows read and added at a time
 
 
 class AnnIndex:
@@ -51,9 +54,10 @@ class AnnIndex:
             expansion_add=EXPANSION_ADD,
             expansion_search=EXPANSION_SEARCH,
         )
-        if len(vectors):
-            keys = np.arange(len(vectors), dtype=np.uint64)
-            graph.add(keys, np.ascontiguousarray(vectors, np.float32), threads=threads)
+        for start in range(0, len(vectors), BUILD_CHUNK):  # the graph keeps its own int8 copy
+            rows = np.ascontiguousarray(read_rows(vectors, start, start + BUILD_CHUNK), np.float32)
+            keys = np.arange(start, start + len(rows), dtype=np.uint64)
+            graph.add(keys, rows, threads=threads)
         log.info("built approximate index over %d passages", len(vectors))
         return cls(graph, len(vectors))
 

@@ -4,7 +4,9 @@ Unchanged articles keep their rows: passages are copied as encoded bytes, vector
 sentence vectors as array slices, terms as ids, all in runs of consecutive articles, so
 editing 1% of a 10 000-article blog costs array copies and the new passages' embedding,
 not a pass of Python over 180 000 passages. Passages keep the corpus's sorted article
-order, so the rows of one article are contiguous.
+order, so the rows of one article are contiguous. New vectors go to scratch files in
+`workdir` as they are embedded, and both vector columns are written there in row order
+as `.npy` files, which the snapshot then links (see `bot.spool`).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
@@ -22,20 +25,41 @@ from bot.index import Index, IndexParams
 from bot.lexical import JapaneseAnalyzer, LexicalIndex
 from bot.passages import Passage, split_article
 from bot.sentence_units import is_question
+from bot.spool import ColumnWriter, RowSpool
 
 log = logging.getLogger(__name__)
 
 Progress = Callable[[int, int], None]
-Fresh = dict[str, tuple[np.ndarray, np.ndarray]]
+Fresh = dict[str, tuple[int, int, int]]  # hash → passage row, first sentence row, count
+
+
+@dataclass(slots=True)
+class _Spools:
+    """Freshly embedded passage and sentence vectors, in embedding order."""
+
+    vectors: RowSpool
+    sentences: RowSpool
+
+    @classmethod
+    def open(cls, workdir: Path, dimension: int) -> _Spools:
+        return cls(
+            RowSpool(workdir / "fresh-vectors.bin", dimension, np.float32),
+            RowSpool(workdir / "fresh-sentences.bin", dimension, np.float16),
+        )
+
+    def close(self) -> None:
+        self.vectors.close()
+        self.sentences.close()
 
 
 @dataclass(slots=True)
 class _Parts:
-    """Columns of the new index, as pieces to concatenate once at the end."""
+    """Columns of the new index: vectors written as they come, the rest as pieces."""
 
     table: TableBuilder
-    vectors: list[np.ndarray] = field(default_factory=list)
-    sentences: list[np.ndarray] = field(default_factory=list)
+    vectors: ColumnWriter
+    sentences: ColumnWriter
+    spools: _Spools
     sentence_counts: list[np.ndarray] = field(default_factory=list)
     starts: list[np.ndarray] = field(default_factory=list)
     asks: list[np.ndarray] = field(default_factory=list)
@@ -50,23 +74,54 @@ def assemble(
     embedder: Embedder,
     analyzer: JapaneseAnalyzer,
     progress: Progress | None,
+    workdir: Path,
 ) -> tuple[Index, int]:
-    """The index for `articles`; those in `reused` are unchanged since `previous`."""
+    """The index for `articles`; those in `reused` are unchanged since `previous`.
+
+    Its vector columns are files in `workdir`, which must outlive the index or its
+    snapshot (saving links them).
+    """
     ranges = _old_ranges(previous) if previous is not None else {}
     runs = _runs(articles, reused, ranges, params)
     new = [p for run in runs if isinstance(run, list) for p in run]
     old_rows = previous.row_of_hash() if previous is not None and new else {}
     missing = list({p.content_hash: p for p in new if p.content_hash not in old_rows}.values())
-    fresh = _embed(missing, embedder, progress)
-    vocabulary = previous.term_table.vocabulary if previous is not None else ()
-    parts = _Parts(TableBuilder(vocabulary))
+    spools = _Spools.open(workdir, params.dimension)
+    try:
+        fresh = _embed(missing, embedder, progress, spools)
+        vocabulary = previous.term_table.vocabulary if previous is not None else ()
+        passages, sentences = _totals(runs, previous)
+        parts = _Parts(
+            TableBuilder(vocabulary),
+            ColumnWriter(workdir / "vectors.npy", passages, params.dimension, np.float32),
+            ColumnWriter(workdir / "sentence_vectors.npy", sentences, params.dimension, np.float16),
+            spools,
+        )
+        for run in runs:
+            if isinstance(run, list):
+                _add_new(parts, run, fresh, old_rows, previous, analyzer)
+            else:
+                assert previous is not None
+                _add_old(parts, previous, *run)
+        return _index(params, articles, parts), len(missing)
+    finally:
+        spools.close()
+
+
+def _totals(runs: list[Run], previous: Index | None) -> tuple[int, int]:
+    """Passages and sentences of the new index, known before any vector is written."""
+    passages = sentences = 0
     for run in runs:
         if isinstance(run, list):
-            _add_new(parts, run, fresh, old_rows, previous, analyzer)
+            passages += len(run)
+            sentences += sum(len(p.sentences) for p in run)
         else:
             assert previous is not None
-            _add_old(parts, previous, *run)
-    return _index(params, articles, parts), len(missing)
+            start, stop, _ = run
+            passages += stop - start
+            offsets = previous.sentence_offsets
+            sentences += int(offsets[stop] - offsets[start])
+    return passages, sentences
 
 
 def _old_ranges(previous: Index) -> dict[str, tuple[int, int]]:
@@ -107,9 +162,9 @@ def _runs(
 
 def _add_old(parts: _Parts, previous: Index, start: int, stop: int, counts: list[int]) -> None:
     parts.table.copy_rows(previous.table, previous.term_table, start, stop)
-    parts.vectors.append(previous.vectors[start:stop])
+    parts.vectors.write(previous.vectors[start:stop])
     offsets = previous.sentence_offsets
-    parts.sentences.append(previous.sentence_vectors[offsets[start] : offsets[stop]])
+    parts.sentences.write(previous.sentence_vectors[offsets[start] : offsets[stop]])
     parts.sentence_counts.append(np.diff(offsets[start : stop + 1]))
     parts.starts.append(previous.sentence_starts[offsets[start] : offsets[stop]])
     parts.asks.append(previous.sentence_asks[offsets[start] : offsets[stop]])
@@ -124,23 +179,25 @@ def _add_new(
     previous: Index | None,
     analyzer: JapaneseAnalyzer,
 ) -> None:
-    vectors, terms = [], []
+    vectors, sentences, terms = [], [], []
     for passage in passages:
         key = passage.content_hash
         if key in fresh:
-            vector, sentences = fresh[key]
+            row, first, count = fresh[key]
+            vectors.append(parts.spools.vectors.read(row, 1)[0])
+            sentences.append(parts.spools.sentences.read(first, count))
             terms.append(analyzer.terms(passage.embedding_text))
         else:
             assert previous is not None
             old = old_rows[key]
-            vector, sentences = previous.vectors[old], previous.sentences_of(old)
+            vectors.append(previous.vectors[old])
+            sentences.append(previous.sentences_of(old))
             terms.append(list(previous.terms[old]))
-        vectors.append(vector)
-        parts.sentences.append(np.asarray(sentences, np.float16))
+    if vectors:
+        parts.vectors.write(np.stack(vectors))
+        parts.sentences.write(np.concatenate(sentences))
     parts.table.add_passages(passages)
     parts.table.add_terms(terms)
-    if vectors:
-        parts.vectors.append(np.stack(vectors))
     counts = [len(p.sentences) for p in passages]
     parts.sentence_counts.append(np.asarray(counts, np.int64))
     every = [s for p in passages for s in p.sentences]
@@ -151,8 +208,7 @@ def _add_new(
 
 def _index(params: IndexParams, articles: dict[str, Article], parts: _Parts) -> Index:
     table, terms = parts.table.passages(), parts.table.terms()
-    vectors = _concat(parts.vectors, (0, params.dimension), np.float32)
-    sentence_vectors = _concat(parts.sentences, (0, params.dimension), np.float16)
+    vectors, sentence_vectors = parts.vectors.finish(), parts.sentences.finish()
     counts = _concat(parts.sentence_counts, (0,), np.int64)
     offsets = np.concatenate([[0], np.cumsum(counts, dtype=np.int64)]).astype(np.int64)
     positions = np.arange(len(parts.article_counts), dtype=np.int32)
@@ -180,7 +236,11 @@ def _concat(pieces: list[np.ndarray], empty: tuple[int, ...], dtype: type) -> np
 
 
 def _embed(
-    passages: Sequence[Passage], embedder: Embedder, progress: Progress | None, batch: int = 16
+    passages: Sequence[Passage],
+    embedder: Embedder,
+    progress: Progress | None,
+    spools: _Spools,
+    batch: int = 16,
 ) -> Fresh:
     """Passage and sentence vectors, a small batch at a time so questions can interleave."""
     out: Fresh = {}
@@ -190,11 +250,11 @@ def _embed(
         texts = [p.embedding_text for p in chunk]
         sentences = [s.text for p in chunk for s in p.sentences]
         vectors = embedder.embed_documents(texts + sentences)
-        cursor = len(chunk)
+        first_row = spools.vectors.append(vectors[: len(chunk)])
+        cursor = spools.sentences.append(vectors[len(chunk) :])
         for row, passage in enumerate(chunk):
             count = len(passage.sentences)
-            sentence_rows = vectors[cursor : cursor + count].astype(np.float16)
-            out[passage.content_hash] = (vectors[row].copy(), sentence_rows)
+            out[passage.content_hash] = (first_row + row, cursor, count)
             cursor += count
         if progress is not None:
             progress(min(start + batch, total), total)

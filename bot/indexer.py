@@ -8,7 +8,11 @@ in small batches so questions can use the model in between.
 from __future__ import annotations
 
 import logging
+import shutil
+import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -95,15 +99,23 @@ def refresh(
         previous = index_store.load(cache_dir, params)
     plan = _plan(spec, previous, now)
     removed = sorted(set(previous.articles if previous else ()) - set(plan.articles))
-    if previous is not None and not (plan.added or plan.changed or removed):
-        index, embedded = previous, 0  # the common start-up: nothing to parse, embed or write
-    else:
-        index, embedded = assemble(
-            plan.articles, plan.reused_sources, params, previous, embedder, analyzer, progress
-        )
-    built_graph = _settle_ann(index, spec.approximate_min_passages)
-    if built_graph or index is not previous or not index.complete:
-        index_store.save(index, cache_dir)
+    with _workdir(index_store.snapshot_root(cache_dir, params)) as workdir:
+        if previous is not None and not (plan.added or plan.changed or removed):
+            index, embedded = previous, 0  # the common start-up: nothing to parse or embed
+        else:
+            index, embedded = assemble(
+                plan.articles,
+                plan.reused_sources,
+                params,
+                previous,
+                embedder,
+                analyzer,
+                progress,
+                workdir,
+            )
+        built_graph = _settle_ann(index, spec.approximate_min_passages)
+        if built_graph or index is not previous or not index.complete:
+            index_store.save(index, cache_dir)  # links the vector columns from workdir
     report = ReindexReport(
         added=tuple(plan.added),
         changed=tuple(plan.changed),
@@ -117,6 +129,17 @@ def refresh(
         version=index.version,
     )
     return index, report
+
+
+@contextmanager
+def _workdir(root: Path) -> Iterator[Path]:
+    """Scratch space beside the snapshots (same file system, so columns can be linked)."""
+    root.mkdir(parents=True, exist_ok=True)
+    path = Path(tempfile.mkdtemp(prefix=".build-", dir=root))
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
 
 
 def _settle_ann(index: Index, min_passages: int) -> bool:

@@ -57,6 +57,26 @@ def mapped_file(array: np.ndarray) -> Path | None:
     return path if (array.ctypes.data, array.nbytes) == (address, size) else None
 
 
+def read_rows(array: np.ndarray, start: int, stop: int) -> np.ndarray:
+    """Rows start..stop, read from the file when `array` maps one (the pages stay unmapped).
+
+    Passes over a whole column (graph build, neighbourhood norms) would otherwise map
+    every page of it into the process, the build's largest share of peak RSS.
+    """
+    path = mapped_file(array)
+    if path is None or array.ndim != 2:
+        return np.asarray(array[start:stop])
+    stop = min(stop, len(array))
+    if stop <= start:
+        return np.asarray(array[0:0])
+    row_bytes = array.shape[1] * array.dtype.itemsize
+    offset = path.stat().st_size - array.nbytes + start * row_bytes
+    with path.open("rb") as file:
+        file.seek(offset)
+        data = np.fromfile(file, array.dtype, (stop - start) * array.shape[1])
+    return data.reshape(stop - start, array.shape[1])
+
+
 def save_column(path: Path, array: np.ndarray, dtype: type) -> None:
     """Write a column; one already mapped in full from a `.npy` file is hard-linked.
 

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from bot.mapped import load_mapped
+from bot.mapped import load_mapped, read_rows
 
 if TYPE_CHECKING:
     from bot.index import Index
@@ -121,15 +121,23 @@ def build_units(
 def _window_norms(
     vectors: np.ndarray, vector_row: np.ndarray, prev: np.ndarray, nxt: np.ndarray
 ) -> np.ndarray:
-    """Norm of each unit's vector plus its neighbours', a chunk of units at a time."""
+    """Norm of each unit's vector plus its neighbours', a chunk of units at a time.
+
+    Units follow the sentence rows' order, so a chunk's rows (neighbours included) are
+    one compact range, read in one go.
+    """
     out = np.empty(len(vector_row), np.float32)
     for begin in range(0, len(vector_row), _CHUNK):
         units = np.arange(begin, min(begin + _CHUNK, len(vector_row)))
-        total = np.asarray(vectors[vector_row[units]], np.float32).copy()
+        around = [units, prev[units], nxt[units]]
+        rows = np.concatenate([vector_row[u[u >= 0]] for u in around])
+        low, high = int(rows.min()), int(rows.max()) + 1
+        block = read_rows(vectors, low, high)
+        total = np.asarray(block[vector_row[units] - low], np.float32).copy()
         for side in (prev, nxt):
             other = side[units]
             has = other >= 0
-            total[has] += np.asarray(vectors[vector_row[other[has]]], np.float32)
+            total[has] += np.asarray(block[vector_row[other[has]] - low], np.float32)
         out[units] = np.linalg.norm(total, axis=1)
     return out
 
