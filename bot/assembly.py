@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -79,16 +79,20 @@ def assemble(
     """The index for `articles`; those in `reused` are unchanged since `previous`.
 
     Its vector columns are files in `workdir`, which must outlive the index or its
-    snapshot (saving links them).
+    snapshot (saving links them). Articles split again lose their body in `articles`
+    (their passages hold the text, and a loaded index has no bodies either).
     """
     ranges = _old_ranges(previous) if previous is not None else {}
     runs = _runs(articles, reused, ranges, params)
     new = [p for run in runs if isinstance(run, list) for p in run]
     old_rows = previous.row_of_hash() if previous is not None and new else {}
     missing = list({p.content_hash: p for p in new if p.content_hash not in old_rows}.values())
+    del new
     spools = _Spools.open(workdir, params.dimension)
     try:
         fresh = _embed(missing, embedder, progress, spools)
+        embedded = len(missing)
+        del missing
         vocabulary = previous.term_table.vocabulary if previous is not None else ()
         passages, sentences = _totals(runs, previous)
         parts = _Parts(
@@ -97,13 +101,15 @@ def assemble(
             ColumnWriter(workdir / "sentence_vectors.npy", sentences, params.dimension, np.float16),
             spools,
         )
-        for run in runs:
+        runs.reverse()
+        while runs:  # each run's passages are freed once encoded, before the BM25 build
+            run = runs.pop()
             if isinstance(run, list):
                 _add_new(parts, run, fresh, old_rows, previous, analyzer)
             else:
                 assert previous is not None
                 _add_old(parts, previous, *run)
-        return _index(params, articles, parts), len(missing)
+        return _index(params, articles, parts), embedded
     finally:
         spools.close()
 
@@ -152,6 +158,7 @@ def _runs(
         last = runs[-1] if runs else None
         if span is None:
             passages = split_article(articles[source], params.passage_chars, params.overlap)
+            articles[source] = replace(articles[source], body="")  # passages hold the text
             runs.append(passages)
         elif isinstance(last, tuple) and last[1] == span[0]:
             runs[-1] = (last[0], span[1], [*last[2], span[1] - span[0]])
