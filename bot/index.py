@@ -240,7 +240,7 @@ def _read_snapshot(folder: Path, params: IndexParams) -> Index | None:
         log.info("cached index in %s was built differently; rebuilding", folder)
         return None
     # Memory-mapped: pages are read when searched, and shared between processes.
-    vectors = load_mapped(folder / "vectors.npy", random_access=True)
+    vectors = load_mapped(folder / "vectors.npy")
     if vectors.shape[1:] != (params.dimension,) or len(vectors) != manifest["passages"]:
         raise ValueError("vectors do not match the passages")
     articles = {row["source"]: _article_from_row(row) for row in manifest["articles"]}
@@ -251,7 +251,7 @@ def _read_snapshot(folder: Path, params: IndexParams) -> Index | None:
         vectors,
         LexicalIndex.load(folder / "lexical"),
         TermTable.load(folder),
-        load_mapped(folder / "sentence_vectors.npy", random_access=True),
+        load_mapped(folder / "sentence_vectors.npy"),
         version=str(manifest["version"]),
         passage_article=np.load(folder / "passage_article.npy", allow_pickle=False),
         sentence_offsets=np.load(folder / "sentence_offsets.npy", allow_pickle=False),

@@ -20,12 +20,13 @@ import numpy as np
 _MAPS: weakref.WeakKeyDictionary[mmap.mmap, tuple[Path, int, int]] = weakref.WeakKeyDictionary()
 
 
-def load_mapped(path: Path, random_access: bool = False) -> np.ndarray:
+def load_mapped(path: Path) -> np.ndarray:
     """A `.npy` column memory-mapped read-only, as a plain ndarray.
 
     Indexing an `np.memmap` costs a Python-level hook per operation (~75 per question),
-    so the file is mapped here directly. With `random_access` the kernel is told so, and
-    does not read ahead around each row a question reads.
+    so the file is mapped here directly. The kernel's read-ahead is left on: where the
+    page cache does not keep the snapshot, `MADV_RANDOM` turned each row read into a
+    disk read (search p95 35 ms instead of 5.6 ms at 10 000 articles) for 6% less RSS.
     """
     with path.open("rb") as file:
         version = np.lib.format.read_magic(file)
@@ -37,8 +38,6 @@ def load_mapped(path: Path, random_access: bool = False) -> np.ndarray:
         shape, fortran, dtype = read_header(file)
         offset = file.tell()
         mapping = mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ)
-    if random_access and hasattr(mmap, "MADV_RANDOM"):
-        mapping.madvise(mmap.MADV_RANDOM)
     flat = np.frombuffer(mapping, dtype, count=int(np.prod(shape)), offset=offset)
     array = flat.reshape(shape, order="F" if fortran else "C")
     _MAPS[mapping] = (path, array.ctypes.data, array.nbytes)

@@ -68,4 +68,4 @@ class ColumnWriter:
         self._file.close()
         if self.written != self.shape[0]:
             raise ValueError(f"{self.path.name}: {self.written} rows written, {self.shape[0]} due")
-        return load_mapped(self.path, random_access=True)
+        return load_mapped(self.path)
