@@ -18,6 +18,7 @@ Why this shape:
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import re
@@ -158,10 +159,13 @@ def _content_term(morpheme: Morpheme) -> str | None:
 class JapaneseAnalyzer:
     """Turns text into content terms; safe to share between threads."""
 
-    def __init__(self) -> None:
+    def __init__(self, cache_size: int = 8192) -> None:
         self._lock = threading.Lock()
         self._dictionary: Dictionary | None = None
         self._local = threading.local()
+        # Excerpt sentences are analysed again and again (emphasis, answer types, popular
+        # passages); a bounded memo keeps that off the question's critical path.
+        self._memo = functools.lru_cache(maxsize=cache_size)(self._analyse)
 
     def _tokenizer(self) -> Tokenizer:
         """One Sudachi tokenizer per thread over one shared, lazily loaded dictionary."""
@@ -191,12 +195,15 @@ class JapaneseAnalyzer:
 
     def tokens(self, text: str) -> list[Token]:
         """Content terms in text order, with offsets into the original `text`."""
+        return list(self._memo(text))
+
+    def _analyse(self, text: str) -> tuple[Token, ...]:
         norm, starts, ends = _normalize_with_map(text)
         covered = bytearray(len(norm))
         found = list(_compound_terms(norm, covered))
         found.extend(self._sudachi_terms(norm, covered))
         found.sort(key=lambda item: (item[1], item[2]))
-        return [Token(term, starts[a], ends[b - 1]) for term, a, b in found]
+        return tuple(Token(term, starts[a], ends[b - 1]) for term, a, b in found)
 
     def terms(self, text: str) -> list[str]:
         """Just the terms of `tokens(text)`."""
