@@ -32,6 +32,9 @@ EXPANSION_SEARCH = 512
 OVERSAMPLE = 256  # rows fetched from the graph before exact re-scoring
 FILE_NAME = f"ann-m{CONNECTIVITY}-e{EXPANSION_ADD}.usearch"
 BUILD_THREADS = 2
+# A multi-threaded build inserts in a racy order and so builds a slightly different graph
+# each time; below this size one thread takes seconds and gives the same graph every time.
+SINGLE_THREAD_BELOW = 50_000
 BUILD_CHUNK = 65_536  # rows read and added at a time
 
 
@@ -43,8 +46,11 @@ class AnnIndex:
         self.size = size
 
     @classmethod
-    def build(cls, vectors: np.ndarray, threads: int = BUILD_THREADS) -> AnnIndex:
+    def build(cls, vectors: np.ndarray, threads: int | None = None) -> AnnIndex:
         from usearch.index import Index as UIndex
+
+        if threads is None:
+            threads = 1 if len(vectors) < SINGLE_THREAD_BELOW else BUILD_THREADS
 
         graph = UIndex(
             ndim=vectors.shape[1],

@@ -84,3 +84,14 @@ def test_dense_scores_marks_only_the_top(approximate: Index) -> None:
     query = _queries(approximate, 1)[0]
     scores = ann.dense_scores(approximate, query, 5)
     assert np.isfinite(scores).sum() == 5
+
+
+def test_small_graphs_are_built_the_same_every_time() -> None:
+    """Below the single-thread size the graph is deterministic, so results repeat exactly."""
+    rng = np.random.default_rng(3)
+    vectors = rng.standard_normal((3000, 64)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    probes = vectors[:50] + 0.05 * rng.standard_normal((50, 64)).astype(np.float32)
+    first, second = ann.AnnIndex.build(vectors), ann.AnnIndex.build(vectors)
+    for probe in probes:
+        assert first.search(probe, 10).tolist() == second.search(probe, 10).tolist()
