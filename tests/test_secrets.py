@@ -26,7 +26,7 @@ from bot.embeddings import HashEmbedder
 from bot.questions.privacy import UserHasher
 from bot.settings import Settings, SettingsError, load_settings
 from tests.conftest import ROOT
-from tests.discord.discord_world import NO_PINGS, POSTS, World, every_message, people, reply
+from tests.discord.discord_world import POSTS, World, open_world, reply
 from tests.loopback import LoopbackDiscord, User, point_discord_py_at
 
 TOKEN = "MTIzNDU2Nzg5MDEyMzQ1Njc4.GsEcReT.do-not-print-this-token-0123456789abcdef"
@@ -185,22 +185,8 @@ def test_dot_env_is_ignored_by_git() -> None:
 @pytest.fixture
 async def world(tmp_path: Path) -> AsyncIterator[World]:
     """The Discord test world, with a bot token worth hiding."""
-    posts = tmp_path / "corpus" / "_posts"
-    posts.mkdir(parents=True)
-    for name, text in POSTS.items():
-        (posts / name).write_text(text, encoding="utf-8")
-    cast = people()
-    users = [cast[k] for k in ("reader", "editor", "moderator", "owner", "other_owner")]
-    server = LoopbackDiscord(guilds=[cast["guild"], cast["other"]], users=users, token=TOKEN)
-    async with server:
-        with point_discord_py_at(server):
-            here = World(server, tmp_path, cast)
-            try:
-                yield here
-            finally:
-                here.embedder.release.set()
-                await here.stop()
-        assert all(m.allowed_mentions == NO_PINGS for m in every_message(server))
+    async with open_world(tmp_path, token=TOKEN) as here:
+        yield here
 
 
 def every_value(db: Path) -> list[str]:

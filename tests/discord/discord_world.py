@@ -9,9 +9,10 @@ that Discord would have accepted everything and that no message could ping anyon
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
 import threading
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,7 @@ from tests.loopback import (
     Perm,
     RecordedMessage,
     User,
+    point_discord_py_at,
 )
 
 SALT = "discord-tests-salt"
@@ -254,3 +256,26 @@ def people() -> dict[str, Any]:
         "other_owner": other_owner,
         "admin_role_id": admin_role.id,
     }
+
+
+@contextlib.asynccontextmanager
+async def open_world(root: Path, **server_options: Any) -> AsyncIterator[World]:
+    """The loopback Discord with the test posts and a restartable bot; afterwards, checks
+    that no message the bot sent could ping anyone."""
+    posts = root / "corpus" / "_posts"
+    posts.mkdir(parents=True)
+    for name, text in POSTS.items():
+        (posts / name).write_text(text, encoding="utf-8")
+    cast = people()
+    users = [cast[k] for k in ("reader", "editor", "moderator", "owner", "other_owner")]
+    server = LoopbackDiscord(guilds=[cast["guild"], cast["other"]], users=users, **server_options)
+    async with server:
+        with point_discord_py_at(server):
+            here = World(server, root, cast)
+            try:
+                yield here
+            finally:
+                here.embedder.release.set()
+                await here.stop()
+        for message in every_message(server):
+            assert message.allowed_mentions == NO_PINGS, message
