@@ -19,9 +19,9 @@ import numpy as np
 from bench.phases import SITE, peak_rss_mb, real_model
 from bench.serving import questions
 from bench.standin import StandInEmbedder
-from bot.corpus import load_corpus
-from bot.lexical import JapaneseAnalyzer
-from bot.passages import split_article
+from bot.corpus.articles import load_corpus
+from bot.corpus.passages import split_article
+from bot.index.lexical import JapaneseAnalyzer
 
 
 def _passages(corpus: Path) -> tuple[list[str], float]:

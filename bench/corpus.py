@@ -13,8 +13,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.corpus import load_corpus
-from bot.passages import blocks
+from bot.corpus.articles import load_corpus
+from bot.corpus.passages import blocks
 
 SAMPLE = Path(__file__).resolve().parents[1] / "corpus"
 NAMES = [

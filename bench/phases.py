@@ -17,11 +17,11 @@ import numpy as np
 from bench import corpus as synthetic
 from bench.serving import components, serve
 from bench.standin import StandInEmbedder
-from bot.corpus import load_corpus
-from bot.embeddings import load_embedder
-from bot.indexer import CorpusSpec, refresh
-from bot.lexical import JapaneseAnalyzer
-from bot.passages import split_article
+from bot.corpus.articles import load_corpus
+from bot.corpus.passages import split_article
+from bot.embedding.models import load_embedder
+from bot.index.lexical import JapaneseAnalyzer
+from bot.index.refresh import CorpusSpec, refresh
 from bot.settings import EMBEDDED_MODEL
 
 ROOT = Path(__file__).resolve().parents[1]

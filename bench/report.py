@@ -212,7 +212,7 @@ How to read it:
   space: the hardest case an HNSW graph meets, reported separately ("questions").
   Dense, BM25 and recall are measured in a process of their own (brute force reads
   every vector), after the serving process.
-* Batched: 32 concurrent questions with `bot.batching.QueryBatcher` (one encoder call),
+* Batched: 32 concurrent questions with `bot.embedding.batching.QueryBatcher` (one encoder call),
   then search in worker threads; sequential: 32 calls of `Engine.answer`.
 * Baselines: the naive bot embeds every passage at start-up and answers with
   `sentence_transformers.util.semantic_search` over a torch tensor (its start-up is

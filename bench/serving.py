@@ -12,12 +12,14 @@ from typing import Any
 
 import numpy as np
 
-from bot import ann, pipeline, search
-from bot.batching import QueryBatcher
-from bot.index import Index
-from bot.indexer import CorpusSpec
-from bot.lexical import JapaneseAnalyzer
-from bot.pipeline import Engine, EngineConfig
+from bot.embedding.batching import QueryBatcher
+from bot.index import ann
+from bot.index.lexical import JapaneseAnalyzer
+from bot.index.refresh import CorpusSpec
+from bot.index.snapshot import Index
+from bot.retrieval import engine as pipeline
+from bot.retrieval import search
+from bot.retrieval.engine import Engine, EngineConfig
 
 ROOT = Path(__file__).resolve().parents[1]
 DEV = ROOT.parent / "shared" / "eval" / "dev_questions.jsonl"
@@ -31,7 +33,7 @@ def questions() -> list[str]:
 
 
 def wire_ann() -> bool:
-    """Route search's dense candidates through bot.ann if search.py does not yet."""
+    """Route search's dense candidates through bot.index.ann if search.py does not yet."""
     if "ann" in inspect.getsource(search.dense_candidates):
         return False
 

@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 import yaml
 
-from bot.embeddings import HashEmbedder, SentenceTransformerEmbedder, load_embedder
-from bot.indexer import CorpusSpec
-from bot.pipeline import Engine, EngineConfig
+from bot.embedding.models import HashEmbedder, SentenceTransformerEmbedder, load_embedder
+from bot.index.refresh import CorpusSpec
+from bot.retrieval.engine import Engine, EngineConfig
 from bot.settings import EMBEDDED_MODEL
 
 ROOT = Path(__file__).resolve().parents[1]

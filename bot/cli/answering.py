@@ -12,11 +12,14 @@ from typing import Any
 
 from tqdm import tqdm
 
-from bot.answers import Answer
 from bot.cli import UserError
-from bot.confidence import features
-from bot.embeddings import ModelNotFound, SentenceTransformerEmbedder, load_embedder
-from bot.evaluation import (
+from bot.embedding.models import ModelNotFound, SentenceTransformerEmbedder, load_embedder
+from bot.index.refresh import ReindexReport
+from bot.questions import Origin, QuestionLog, QuestionLogError, QuestionRecord, new_question_id
+from bot.retrieval.answers import Answer
+from bot.retrieval.confidence import features
+from bot.retrieval.engine import Engine, EngineConfig
+from bot.retrieval.evaluation import (
     EvalFileError,
     Example,
     Labelled,
@@ -30,10 +33,7 @@ from bot.evaluation import (
     result_line,
     score,
 )
-from bot.indexer import ReindexReport
-from bot.pipeline import Engine, EngineConfig
-from bot.questions import Origin, QuestionLog, QuestionLogError, QuestionRecord, new_question_id
-from bot.search import Filters, Mode
+from bot.retrieval.search import Filters, Mode
 from bot.settings import Settings
 
 TIER_LABELS = {

@@ -19,11 +19,11 @@ from typing import Any
 import discord
 
 from bot.cli import UserError
-from bot.client import BlogBot, point_at_endpoints
-from bot.indexer import ReindexReport
-from bot.pipeline import Engine
+from bot.discordbot.client import BlogBot, point_at_endpoints
+from bot.index.refresh import ReindexReport
 from bot.questions import QuestionLog, QuestionLogError
 from bot.questions.privacy import UserHasher, load_or_create_salt
+from bot.retrieval.engine import Engine
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)

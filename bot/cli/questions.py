@@ -16,8 +16,8 @@ from pathlib import Path
 
 from bot.cli import UserError
 from bot.questions import QuestionLog, QuestionLogError
-from bot.questions.export import ExportQuery, export_questions
 from bot.questions.privacy import UserHasher, load_or_create_salt
+from bot.reports.export import ExportQuery, export_questions
 from bot.settings import Settings
 
 

@@ -20,7 +20,7 @@ from bot.cli import UserError
 from bot.settings import Settings
 
 if TYPE_CHECKING:
-    from bot.questions.gaps import GapGroup
+    from bot.reports.gaps import GapGroup
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +48,7 @@ def _positive(text: str) -> int:
 
 
 def _register_gaps(sub: SubParsers) -> None:
-    from bot.questions.gaps import DEFAULT_THRESHOLD
+    from bot.reports.gaps import DEFAULT_THRESHOLD
 
     gaps = sub.add_parser(
         "gaps",
@@ -101,8 +101,8 @@ def _database_or_none(settings: Settings) -> Path | None:
 
 
 def run_gaps(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.embeddings import ModelNotFound, load_embedder
-    from bot.questions.gaps import find_gaps
+    from bot.embedding.models import ModelNotFound, load_embedder
+    from bot.reports.gaps import find_gaps
 
     db_path = _database_or_none(settings)
     if db_path is None:
@@ -126,7 +126,7 @@ def run_gaps(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _render_gaps(groups: Sequence[GapGroup], fmt: str) -> str:
-    from bot.questions.gaps import format_csv, format_jsonl, format_table
+    from bot.reports.gaps import format_csv, format_jsonl, format_table
 
     if fmt == "csv":
         return format_csv(groups)
@@ -145,7 +145,7 @@ def _emit(text: str, out: Path | None, *, bom: bool) -> None:
 
 
 def run_stats(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.questions.stats import compute_stats, format_stats, plot_stats
+    from bot.reports.stats import compute_stats, format_stats, plot_stats
 
     db_path = _database_or_none(settings)
     if db_path is None:
@@ -161,7 +161,7 @@ def run_stats(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def run_editors(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.editors import EditorsViewError, serve
+    from bot.reports.editors import EditorsViewError, serve
 
     host = args.host or settings.editors_host
     port = args.port or settings.editors_port

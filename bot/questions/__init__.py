@@ -6,7 +6,6 @@ described in :mod:`bot.questions.migrations` directly; times there are UTC text 
 fixed width (``2024-05-01T00:30:00.000000Z``, see :func:`format_time`).
 """
 
-from bot.questions.export import ExportQuery, export_questions
 from bot.questions.privacy import UserHasher, load_or_create_salt
 from bot.questions.questionlog import QuestionLog
 from bot.questions.store import (
@@ -19,13 +18,11 @@ from bot.questions.store import (
 )
 
 __all__ = [
-    "ExportQuery",
     "Origin",
     "QuestionLog",
     "QuestionLogError",
     "QuestionRecord",
     "UserHasher",
-    "export_questions",
     "format_time",
     "load_or_create_salt",
     "new_question_id",

@@ -19,7 +19,7 @@ from typing import Any, Literal
 
 import aiosqlite
 
-from bot.answers import Answer
+from bot.retrieval.answers import Answer
 
 TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 LANGUAGES = frozenset({"ja", "en", "other"})

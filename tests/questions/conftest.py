@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from bot.answers import Answer, Result, Tier
 from bot.questions import Origin, QuestionRecord
+from bot.retrieval.answers import Answer, Result, Tier
 
 MakeAnswer = Callable[..., Answer]
 MakeRecord = Callable[..., QuestionRecord]

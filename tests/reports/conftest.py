@@ -15,6 +15,9 @@ import pytest
 from bot.questions.migrations import migrate
 from bot.questions.store import format_time
 from bot.settings import Settings, load_settings
+from tests.questions.conftest import db_path, make_answer, make_record
+
+__all__ = ["db_path", "make_answer", "make_record"]  # the question-log fixtures, shared
 
 ARTICLE_A = ("MetaがLlama 4で画像生成能力を強化", "http://localhost:4000/2025/12/11/a.html")
 ARTICLE_B = ("Llama 4、言語理解が倍増？", "http://localhost:4000/2025/12/12/b.html")

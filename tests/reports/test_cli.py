@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from bot import embeddings
 from bot.cli import main
-from bot.embeddings import HashEmbedder
+from bot.embedding import models as embeddings
+from bot.embedding.models import HashEmbedder
 
 from .conftest import QuestionLogFile
 

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from datasette.app import Datasette
 
-from bot.editors import EditorsViewError, load_metadata, make_datasette, utc_offset_modifier
+from bot.reports.editors import EditorsViewError, load_metadata, make_datasette, utc_offset_modifier
 
 from .conftest import ARTICLE_A, ARTICLE_B, QuestionLogFile, make_settings
 

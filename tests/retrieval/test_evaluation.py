@@ -1,0 +1,136 @@
+"""Evaluation metrics on hand-made answers, and the calibration fit on synthetic data."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bot.retrieval.answers import Answer, Result, Tier
+from bot.retrieval.confidence import Model, Thresholds
+from bot.retrieval.evaluation import (
+    Example,
+    calibrate,
+    fit_logistic,
+    format_model,
+    iter_result_keys,
+    read_questions,
+    refusal_rates,
+    score,
+)
+
+A, B, C = "a" * 16, "b" * 16, "c" * 16
+
+
+def _answer(tier: Tier, shown: list[tuple[str, str]]) -> Answer:
+    results = tuple(
+        Result("t", "u", "2025-01-01", None, excerpt, 0.5, f"_posts/2025-01-01-{key}.md", "p", n)
+        for n, (key, excerpt) in enumerate(shown, 1)
+    )
+    return Answer("q", tier, results, 0.5, "ja", "v1")
+
+
+def _questions(tmp_path: Path) -> Path:
+    rows = [
+        {"id": "1", "question": "q1", "article": f"001_{A}.txt", "evidence": "30%の 性能向上",
+         "kind": "fact"},
+        {"id": "2", "question": "q2", "article": f"002_{B}.txt", "also_ok": [f"003_{C}.txt"],
+         "evidence": "倍", "kind": "fact"},
+        {"id": "3", "question": "q3", "article": f"001_{A}.txt", "kind": "keyword"},
+        {"id": "4", "question": "q4", "article": None, "kind": "unanswerable"},
+        {"id": "5", "question": "q5", "article": None, "kind": "unanswerable"},
+        {"id": "6", "question": "q6"},  # says nothing about the right article: not scored
+    ]  # fmt: skip
+    path = tmp_path / "q.jsonl"
+    path.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows), encoding="utf-8")
+    return path
+
+
+def test_metrics_on_hand_made_answers(tmp_path: Path) -> None:
+    """Ranks, evidence (markup and spaces ignored), refusals and per-kind rows."""
+    items = read_questions(_questions(tmp_path))
+    answers = [
+        _answer("answer", [(A, "さらに**30%の\n性能**向上です"), (B, "x")]),  # rank 1, evidence
+        _answer("related", [(A, "x"), (B, "y"), (C, "倍")]),  # rank 2 (B), evidence in 3rd
+        _answer("answer", [(B, "x"), (C, "y"), (B, "z")]),  # missed
+        _answer("related", [(A, "x")]),  # unanswerable kept out of `answer`
+        _answer("answer", [(A, "x")]),  # unanswerable answered
+        _answer("answer", [(A, "x")]),
+    ]
+    report = score((i, a, list(iter_result_keys(a))) for i, a in zip(items, answers, strict=True))
+    rows = report.rows()
+    assert list(rows) == ["fact", "keyword", "unanswerable", "all"]
+    total = rows["all"]
+    assert total["n"] == 5
+    assert total["hit@1"] == pytest.approx(1 / 3, abs=1e-3)
+    assert total["hit@3"] == pytest.approx(2 / 3, abs=1e-3)
+    assert total["MRR"] == pytest.approx((1 + 0.5 + 0) / 3, abs=1e-3)
+    assert total["evidence@3"] == 1.0  # both labelled evidences shown
+    assert total["false_refusals"] == pytest.approx(1 / 3, abs=1e-3)
+    assert total["unanswerable_refused"] == 0.5
+    assert rows["fact"]["hit@1"] == 0.5 and rows["keyword"]["hit@3"] == 0.0
+    assert rows["keyword"]["evidence@3"] is None
+    assert rows["unanswerable"]["hit@1"] is None
+
+
+def _synthetic(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Four features in very different units; only the first two carry the label."""
+    rng = np.random.default_rng(seed)
+    x = np.column_stack(
+        [
+            rng.normal(6.0, 3.0, n),  # like relevance
+            rng.normal(0.85, 0.03, n),  # like a cosine
+            rng.uniform(0.0, 1.0, n),
+            rng.integers(0, 2, n).astype(float),
+        ]
+    )
+    logit = -30.0 + 1.0 * x[:, 0] + 30.0 * x[:, 1]
+    y = (rng.uniform(size=n) < 1 / (1 + np.exp(-logit))).astype(float)
+    return x, y
+
+
+def test_fit_recovers_known_coefficients() -> None:
+    """With many points and a weak penalty the raw-unit coefficients come back."""
+    x, y = _synthetic(20000)
+    intercept, weights = fit_logistic(x, y, c=100.0)
+    assert weights[0] == pytest.approx(1.0, rel=0.1)
+    assert weights[1] == pytest.approx(30.0, rel=0.15)
+    assert abs(weights[2]) < 0.3 and abs(weights[3]) < 0.3
+    assert intercept == pytest.approx(-30.0, rel=0.15)
+
+
+def test_calibrate_separates_and_rates_refusals() -> None:
+    """A fitted model answers the answerable side; vetoes refuse whatever it says."""
+    x, y = _synthetic(400, seed=1)
+    examples = [Example(tuple(row), bool(label), False) for row, label in zip(x, y, strict=True)]
+    model = calibrate(examples)
+    predicted = np.array([model.probability_of(e.features) >= 0.5 for e in examples])
+    assert (predicted == y.astype(bool)).mean() > 0.8
+    vetoed = [Example(e.features, e.answerable, True) for e in examples]
+    assert refusal_rates(model, vetoed, 0.5) == {
+        "false_refusals": 1.0,
+        "unanswerable_refused": 1.0,
+    }
+    rates = refusal_rates(model, examples, 0.5)
+    assert rates["false_refusals"] is not None and rates["false_refusals"] < 0.2
+
+
+def test_calibrate_leaves_out_absent_names_but_not_missing_types() -> None:
+    """Absent names decide alone; a missing answer type still informs the fit."""
+    base = [Example((float(i), 0.8, 1.0, 0.0), i >= 5, False) for i in range(10)]
+    noise = [Example((9.0, 0.8, 1.0, 0.0), False, True)] * 20
+    assert calibrate(base + noise) == calibrate(base)
+    typed = [Example((9.0, 0.8, 1.0, 0.0), False, False, True)] * 20
+    assert calibrate(base + typed) != calibrate(base)
+    with pytest.raises(ValueError, match="answerable and unanswerable"):
+        calibrate(base[5:])
+
+
+def test_format_model_is_a_calibrated_entry() -> None:
+    """The printed entry evaluates to the stored form."""
+    model = Model(-25.27, 0.3751, 26.73, 0.4911, 2.537)
+    text = format_model("m", model, Thresholds(0.6, 0.2))
+    entry = eval("{" + text + "}", {"Model": Model, "Thresholds": Thresholds})
+    assert entry == {"m": (model, Thresholds(0.6, 0.2))}
