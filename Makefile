@@ -8,13 +8,13 @@ PIP := $(BIN)/python -m pip --disable-pip-version-check
 ARCH := $(shell uname -sm)
 QUESTION ?= Metaが過去に買収した会社は？
 
-.PHONY: demo test setup lint typecheck unit bench soak constraints clean
+.PHONY: demo test setup lint imports typecheck unit bench soak constraints clean
 
 demo: setup
 	$(BIN)/python -m bot reindex
 	$(BIN)/python -m bot ask "$(QUESTION)"
 
-test: setup lint typecheck unit
+test: setup lint imports typecheck unit
 
 setup: $(STAMP)
 
@@ -35,6 +35,10 @@ $(STAMP): pyproject.toml constraints.txt
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+# The pipeline's direction and the core's independence from discord (pyproject.toml).
+imports: setup
+	$(BIN)/lint-imports --no-cache
 
 typecheck: setup
 	$(BIN)/mypy
