@@ -18,10 +18,10 @@ import numpy as np
 
 from bench.phases import SITE, peak_rss_mb, real_model
 from bench.serving import questions
-from bench.standin import StandInEmbedder
 from bot.corpus.articles import load_corpus
 from bot.corpus.passages import split_article
 from bot.index.lexical import JapaneseAnalyzer
+from tests.fakes import StandInEmbedder
 
 
 def _passages(corpus: Path) -> tuple[list[str], float]:

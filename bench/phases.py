@@ -16,13 +16,13 @@ import numpy as np
 
 from bench import corpus as synthetic
 from bench.serving import components, serve
-from bench.standin import StandInEmbedder
 from bot.corpus.articles import load_corpus
 from bot.corpus.passages import split_article
 from bot.embedding.models import load_embedder
 from bot.index.lexical import JapaneseAnalyzer
 from bot.index.refresh import CorpusSpec, refresh
 from bot.settings import EMBEDDED_MODEL
+from tests.fakes import StandInEmbedder
 
 ROOT = Path(__file__).resolve().parents[1]
 SITE = "http://localhost:4000"

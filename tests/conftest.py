@@ -9,10 +9,11 @@ from typing import Any
 import pytest
 import yaml
 
-from bot.embedding.models import HashEmbedder, SentenceTransformerEmbedder, load_embedder
+from bot.embedding.models import SentenceTransformerEmbedder, load_embedder
 from bot.index.refresh import CorpusSpec
 from bot.retrieval.engine import Engine, EngineConfig
 from bot.settings import EMBEDDED_MODEL
+from tests.fakes import HashEmbedder
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE_CORPUS = ROOT / "corpus"

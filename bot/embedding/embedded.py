@@ -28,10 +28,14 @@ from pathlib import Path
 
 import numpy as np
 
+from bot.settings import EMBEDDED_MODEL
+
 log = logging.getLogger(__name__)
 
 MODEL_DIR_NAME = "multilingual-e5-small-q4"
 FORMAT_VERSION = 1  # bump when the folder layout below changes
+IDENTITY = f"{EMBEDDED_MODEL}@{FORMAT_VERSION}"  # the vector caches' name for this model
+DIMENSION = 384
 BUILD_FILE = "BUILD.json"  # written last: its presence means the build is complete
 QK = 32  # weights per Q4_0 block
 BLOCK = np.dtype([("d", "<f2"), ("qs", "u1", (QK // 2,))])
@@ -218,7 +222,10 @@ SENTENCE_TRANSFORMER_FILES: dict[str, object] = {
         },
     ],
     "sentence_bert_config.json": {"max_seq_length": 512, "do_lower_case": False},
-    "1_Pooling/config.json": {"word_embedding_dimension": 384, "pooling_mode_mean_tokens": True},
+    "1_Pooling/config.json": {
+        "word_embedding_dimension": DIMENSION,
+        "pooling_mode_mean_tokens": True,
+    },
     "config_sentence_transformers.json": {
         "prompts": PROMPTS,
         "default_prompt_name": None,

@@ -1,19 +1,16 @@
 """Turn text into normalized vectors: sentence-transformers behind a small protocol.
 
 The core only sees :class:`Embedder`; the CLI, the bot and the benchmarks get the real
-model, unit tests get :class:`HashEmbedder`. Every model, the embedded default included,
+model, unit tests a fake (tests/fakes.py). Every model, the embedded default included,
 loads through the same ``SentenceTransformer(path)`` call.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
-import re
 import socket
 import threading
-import unicodedata
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
@@ -100,49 +97,6 @@ class SentenceTransformerEmbedder:
         return np.asarray(vectors, dtype=np.float32)
 
 
-class HashEmbedder:
-    """A deterministic stand-in: hashed character n-grams, normalized.
-
-    Fast enough for unit tests and large synthetic benchmarks, and still lexical enough
-    that a question shares direction with the passages that share its words.
-    """
-
-    def __init__(self, dimension: int = 384, name: str = "hash") -> None:
-        self._dimension = dimension
-        self._name = f"{name}-{dimension}"
-        self.calls = 0  # texts embedded, for cache tests
-
-    @property
-    def name(self) -> str:
-        return self._name
-
-    @property
-    def dimension(self) -> int:
-        return self._dimension
-
-    def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
-        return self._embed(texts)
-
-    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
-        return self._embed(texts)
-
-    def _embed(self, texts: Sequence[str]) -> np.ndarray:
-        self.calls += len(texts)
-        out = np.zeros((len(texts), self._dimension), np.float32)
-        for row, text in enumerate(texts):
-            for gram in _ngrams(unicodedata.normalize("NFKC", text).lower()):
-                digest = hashlib.blake2b(gram.encode(), digest_size=8).digest()
-                bucket = int.from_bytes(digest[:4], "little") % self._dimension
-                out[row, bucket] += 1.0 if digest[4] & 1 else -1.0
-        norms = np.linalg.norm(out, axis=1, keepdims=True)
-        return out / np.where(norms == 0, 1, norms)
-
-
-def _ngrams(text: str) -> list[str]:
-    compact = re.sub(r"\s+", " ", text)
-    return [compact[i : i + n] for n in (1, 2) for i in range(len(compact) - n + 1)]
-
-
 def load_embedder(name: str, cache_dir: Path, batch_size: int = 16) -> SentenceTransformerEmbedder:
     """Resolve ``EMBEDDING_MODEL`` to a folder and load it, or raise one clear ModelNotFound."""
     folder, identity, prompts = resolve_model(name, cache_dir)
@@ -160,7 +114,7 @@ def resolve_model(name: str, cache_dir: Path) -> tuple[Path, str, dict[str, str]
         except embedded_model.EmbeddedModelUnavailable as exc:
             log.warning("embedded model unavailable (%s); trying %s", exc, HUB_FALLBACK)
             return resolve_model(HUB_FALLBACK, cache_dir)
-        return folder, f"{EMBEDDED_MODEL}@{embedded_model.FORMAT_VERSION}", E5_PROMPTS
+        return folder, embedded_model.IDENTITY, E5_PROMPTS
     path = Path(name).expanduser()
     if path.is_dir():
         return path.resolve(), f"local:{path.resolve()}", KNOWN_PROMPTS.get(path.name, {})

@@ -7,18 +7,18 @@ from pathlib import Path
 import numpy as np
 
 from bench import corpus as synthetic
-from bench.standin import StandInEmbedder
 from bot.index import ann
 from bot.index.lexical import JapaneseAnalyzer
 from bot.index.refresh import CorpusSpec, refresh
 from tests.conftest import SITE_URL
+from tests.fakes import StandInEmbedder
 
 
 def test_synthetic_blog_with_approximate_index(tmp_path: Path) -> None:
     """200 generated articles: distinct passages, and HNSW top results equal brute force."""
     synthetic.generate(tmp_path / "blog", 200)
     spec = CorpusSpec(tmp_path / "blog", SITE_URL, "Asia/Tokyo", approximate_min_passages=100)
-    embedder = StandInEmbedder("embedded:multilingual-e5-small@1")
+    embedder = StandInEmbedder()
     index, report = refresh(spec, embedder, JapaneseAnalyzer(), tmp_path / "cache")
     assert report.articles == 200
     assert len(set(index.table.hex_hashes())) == len(index.passages)  # every passage distinct

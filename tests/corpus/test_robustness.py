@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 
 from bot.corpus.articles import Article, load_corpus
 from bot.corpus.passages import split_article, split_sentences
-from bot.embedding.models import HashEmbedder
 from tests.conftest import SITE_URL, engine_for
+from tests.fakes import HashEmbedder
 
 FAST = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

@@ -19,11 +19,11 @@ from typing import Any
 import numpy as np
 
 from bot.discordbot.client import BlogBot
-from bot.embedding.models import HashEmbedder
 from bot.questions import QuestionLog
 from bot.questions.privacy import UserHasher
 from bot.retrieval.engine import Engine, EngineConfig
 from bot.settings import Settings
+from tests.fakes import HashEmbedder
 from tests.loopback import (
     Guild,
     InteractionHandle,

@@ -22,11 +22,11 @@ from pydantic import SecretStr
 
 import bot.cli.answering
 from bot.cli import main
-from bot.embedding.models import HashEmbedder
 from bot.questions.privacy import UserHasher
 from bot.settings import Settings, SettingsError, load_settings
 from tests.conftest import ROOT
 from tests.discordbot.discord_world import POSTS, World, open_world, reply
+from tests.fakes import HashEmbedder
 from tests.loopback import LoopbackDiscord, User, point_discord_py_at
 
 TOKEN = "MTIzNDU2Nzg5MDEyMzQ1Njc4.GsEcReT.do-not-print-this-token-0123456789abcdef"

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from bot.embedding.batching import QueryBatcher
-from bot.embedding.models import HashEmbedder
+from tests.fakes import HashEmbedder
 
 
 class CountingEmbedder(HashEmbedder):

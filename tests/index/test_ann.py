@@ -7,12 +7,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bot.embedding.models import HashEmbedder
 from bot.index import ann
 from bot.index.lexical import JapaneseAnalyzer
 from bot.index.refresh import CorpusSpec, refresh
 from bot.index.snapshot import Index, load
 from tests.conftest import SAMPLE_CORPUS, SITE_URL
+from tests.fakes import HashEmbedder
 
 
 def _index(cache: Path, min_passages: int) -> Index:

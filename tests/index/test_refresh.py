@@ -9,10 +9,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bot.embedding.models import HashEmbedder
 from bot.index.lexical import JapaneseAnalyzer
 from bot.index.refresh import CorpusSpec, refresh
 from tests.conftest import SITE_URL, PostWriter
+from tests.fakes import HashEmbedder
 
 BODY = "### 見出し{n}\n\n記事{n}の一文目です。記事{n}の二文目です。\n\n記事{n}の三文目です。"
 

@@ -10,7 +10,7 @@ import pytest
 
 from bot.cli import main
 from bot.embedding import models as embeddings
-from bot.embedding.models import HashEmbedder
+from tests.fakes import HashEmbedder
 
 from .conftest import QuestionLogFile
 

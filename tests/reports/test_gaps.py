@@ -8,7 +8,6 @@ import json
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.embedding.models import HashEmbedder
 from bot.reports.gaps import (
     GapGroup,
     display_width,
@@ -19,6 +18,7 @@ from bot.reports.gaps import (
     format_table,
     normalise,
 )
+from tests.fakes import HashEmbedder
 
 from .conftest import ARTICLE_A, ARTICLE_B, QuestionLogFile
 

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.embedding.models import HashEmbedder
 from bot.retrieval.engine import Engine
 from bot.retrieval.search import Filters
 from tests.conftest import PostWriter, engine_for
+from tests.fakes import HashEmbedder
 
 POSTS = {
     "2025-01-01-invest.md": (
