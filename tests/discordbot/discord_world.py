@@ -14,7 +14,7 @@ import sqlite3
 import threading
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -35,7 +35,7 @@ from tests.loopback import (
 )
 
 SALT = "discord-tests-salt"
-NO_PINGS = {"parse": []}
+NO_PINGS: dict[str, list[str]] = {"parse": []}
 POSTS = {
     "2024-05-01-jekyll-theme.md": """---
 layout: post
@@ -170,7 +170,7 @@ class World:
         identified = len(self.server.gateway.identifies)
         self.bot = BlogBot(
             settings=self.settings,
-            engine=self.engine,
+            engine=cast(Engine, self.engine),
             questions=self.questions,
             hasher=self.hasher,
             guild_ready_timeout=0.05,  # READY waits this long for more GUILD_CREATEs
