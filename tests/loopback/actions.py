@@ -9,6 +9,7 @@ import logging
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from .gateway import Gateway
 from .interactions import (
     APPLICATION_COMMAND,
     ATTACHMENT_SIZE_LIMIT,
@@ -21,10 +22,7 @@ from .interactions import (
     typed_options,
 )
 from .models import JSON, Channel, Guild, Perm, Role, User, snowflake
-from .records import RecordedMessage
-
-if TYPE_CHECKING:
-    from .server import LoopbackDiscord
+from .records import RecordedMessage, Recorder
 
 log = logging.getLogger(__name__)
 
@@ -32,10 +30,39 @@ GUILD_CONTEXT, BOT_DM_CONTEXT = 0, 1
 
 
 class InteractionActions:
-    """Mixin for :class:`LoopbackDiscord` with the user-side actions."""
+    """Mixin for :class:`LoopbackDiscord` with the user-side actions.
+
+    The state and lookups below are LoopbackDiscord's; they are declared here so that the
+    actions are type-checked against what they use (mypy checks the server's match).
+    """
+
+    app_id: int
+    bot_user: User
+    users: list[User]
+    guilds: list[Guild]
+    token_lifetime: float
+    recorder: Recorder
+    gateway: Gateway
+    overrides: dict[int, dict[str, set[int]]]
+    messages: dict[int, RecordedMessage]
+    interactions: list[InteractionHandle]
+    interactions_by_id: dict[int, InteractionHandle]
+    interactions_by_token: dict[str, InteractionHandle]
+
+    if TYPE_CHECKING:
+
+        def find_command(self, name: str, guild_id: int | None) -> JSON | None: ...
+        def find_channel(self, channel_id: int) -> Channel | None: ...
+        def guild_of(self, channel_id: int) -> Guild | None: ...
+        def dm_channel(self, user: User) -> Channel: ...
+        def new_ids(self) -> tuple[int, str]: ...
+        def message_payload(self, message: RecordedMessage) -> JSON: ...
+        def store_message(
+            self, message: RecordedMessage, handle: InteractionHandle | None
+        ) -> None: ...
 
     async def invoke_command(
-        self: LoopbackDiscord,
+        self,
         name: str,
         options: dict[str, Any] | None = None,
         *,
@@ -59,7 +86,8 @@ class InteractionActions:
         command = self.find_command(root, guild.id if guild else None)
         if command is None:
             raise LookupError(f"command {root!r} is not registered (was the tree synced?)")
-        definitions, data_options = command.get("options") or [], []
+        definitions = command.get("options") or []
+        data_options: list[JSON] = []
         target = data_options
         for sub in path:
             found = next((o for o in definitions if o["name"] == sub and o["type"] in (1, 2)), None)
@@ -80,7 +108,7 @@ class InteractionActions:
         )  # fmt: skip
 
     async def autocomplete(
-        self: LoopbackDiscord,
+        self,
         name: str,
         focused: str,
         value: str = "",
@@ -115,7 +143,7 @@ class InteractionActions:
         return handle.choices
 
     async def click(
-        self: LoopbackDiscord,
+        self,
         message: Any,
         custom_id: str,
         *,
@@ -146,14 +174,14 @@ class InteractionActions:
         return handle
 
     def seed_bot_message(
-        self: LoopbackDiscord, channel: Channel, content: str = "", components: Sequence[JSON] = ()
+        self, channel: Channel, content: str = "", components: Sequence[JSON] = ()
     ) -> RecordedMessage:
         """A message the bot posted before this process started (e.g. persistent buttons)."""
         message = RecordedMessage(snowflake(), channel.id, "channel", content, [], list(components))
         self.store_message(message, None)
         return message
 
-    async def add_role(self: LoopbackDiscord, guild: Guild, name: str, permissions: int) -> Role:
+    async def add_role(self, guild: Guild, name: str, permissions: int) -> Role:
         """Create a role at runtime and tell the bot (GUILD_ROLE_CREATE), as Discord would."""
         role = guild.add_role(name, permissions)
         data = {"guild_id": str(guild.id), "role": role.payload()}
@@ -161,7 +189,7 @@ class InteractionActions:
         return role
 
     async def _interact(
-        self: LoopbackDiscord,
+        self,
         itype: int,
         data: JSON,
         command: JSON | None,

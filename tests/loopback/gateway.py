@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
 import json
 import logging
 import secrets
@@ -38,8 +39,8 @@ class _Compressor:
         if kind == "zlib-stream":
             self._obj = zlib.compressobj()
         else:
-            import zstandard  # only requested by discord.py when it is installed
-
+            # Only requested by discord.py when zstandard is installed; it is no dependency here.
+            zstandard = importlib.import_module("zstandard")
             self._flush = zstandard.COMPRESSOBJ_FLUSH_BLOCK
             self._obj = zstandard.ZstdCompressor().compressobj()
 
