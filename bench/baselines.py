@@ -20,7 +20,7 @@ from bench.phases import SITE, peak_rss_mb, real_model
 from bench.serving import questions
 from bot.corpus.articles import load_corpus
 from bot.corpus.passages import split_article
-from bot.index.lexical import JapaneseAnalyzer
+from bot.index.analysis import JapaneseAnalyzer
 from tests.fakes import StandInEmbedder
 
 

@@ -19,7 +19,7 @@ from bench.serving import components, serve
 from bot.corpus.articles import load_corpus
 from bot.corpus.passages import split_article
 from bot.embedding.models import load_embedder
-from bot.index.lexical import JapaneseAnalyzer
+from bot.index.analysis import JapaneseAnalyzer
 from bot.index.refresh import CorpusSpec, refresh
 from bot.settings import EMBEDDED_MODEL
 from tests.fakes import StandInEmbedder

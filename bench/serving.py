@@ -14,7 +14,7 @@ import numpy as np
 
 from bot.embedding.batching import QueryBatcher
 from bot.index import ann
-from bot.index.lexical import JapaneseAnalyzer
+from bot.index.analysis import JapaneseAnalyzer
 from bot.index.refresh import CorpusSpec
 from bot.index.snapshot import Index
 from bot.retrieval import engine as pipeline

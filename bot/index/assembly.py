@@ -21,8 +21,9 @@ import numpy as np
 from bot.corpus.articles import Article
 from bot.corpus.passages import Passage, split_article
 from bot.embedding.models import Embedder
+from bot.index.analysis import JapaneseAnalyzer
+from bot.index.bm25 import LexicalIndex
 from bot.index.columns import TableBuilder
-from bot.index.lexical import JapaneseAnalyzer, LexicalIndex
 from bot.index.sentence_units import is_question
 from bot.index.snapshot import Index, IndexParams
 from bot.index.spool import ColumnWriter, RowSpool

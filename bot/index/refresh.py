@@ -27,9 +27,9 @@ from bot.corpus.articles import (
 )
 from bot.embedding.models import Embedder
 from bot.index import snapshot as index_store
+from bot.index.analysis import JapaneseAnalyzer
 from bot.index.ann import AnnIndex
 from bot.index.assembly import Progress, assemble
-from bot.index.lexical import JapaneseAnalyzer
 from bot.index.snapshot import Index, IndexParams
 
 log = logging.getLogger(__name__)

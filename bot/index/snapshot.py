@@ -32,6 +32,7 @@ import numpy as np
 from bot.corpus.articles import Article
 from bot.corpus.passages import Passage
 from bot.index.ann import AnnIndex
+from bot.index.bm25 import LexicalIndex
 from bot.index.columns import (
     PassageTable,
     TermTable,
@@ -39,7 +40,6 @@ from bot.index.columns import (
     as_term_table,
     digest_of,
 )
-from bot.index.lexical import LexicalIndex
 from bot.index.mapped import load_mapped, recache_in_small_pages, save_column
 from bot.index.sentence_units import Units, build_units, is_question
 

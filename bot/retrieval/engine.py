@@ -19,7 +19,7 @@ import numpy as np
 from bot.corpus.links import absolute_url
 from bot.embedding.batching import QueryBatcher
 from bot.embedding.models import Embedder
-from bot.index.lexical import JapaneseAnalyzer
+from bot.index.analysis import JapaneseAnalyzer
 from bot.index.refresh import CorpusSpec, Progress, ReindexReport, refresh
 from bot.index.snapshot import Index
 from bot.retrieval.answers import Answer, Result, Tier

@@ -16,7 +16,7 @@ from collections.abc import Collection, Mapping, Sequence
 import numpy as np
 
 from bot.corpus.passages import join_sentences
-from bot.index.lexical import JapaneseAnalyzer
+from bot.index.analysis import JapaneseAnalyzer
 
 log = logging.getLogger(__name__)
 

@@ -8,7 +8,7 @@ import numpy as np
 
 from bench import corpus as synthetic
 from bot.index import ann
-from bot.index.lexical import JapaneseAnalyzer
+from bot.index.analysis import JapaneseAnalyzer
 from bot.index.refresh import CorpusSpec, refresh
 from tests.conftest import SITE_URL
 from tests.fakes import StandInEmbedder

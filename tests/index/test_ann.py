@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from bot.index import ann
-from bot.index.lexical import JapaneseAnalyzer
+from bot.index.analysis import JapaneseAnalyzer
 from bot.index.refresh import CorpusSpec, refresh
 from bot.index.snapshot import Index, load
 from tests.conftest import SAMPLE_CORPUS, SITE_URL

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bot.index.lexical import JapaneseAnalyzer
+from bot.index.analysis import JapaneseAnalyzer
 from bot.index.refresh import CorpusSpec, refresh
 from tests.conftest import SITE_URL, PostWriter
 from tests.fakes import HashEmbedder

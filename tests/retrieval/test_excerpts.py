@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bot.index.lexical import JapaneseAnalyzer
+from bot.index.analysis import JapaneseAnalyzer
 from bot.retrieval.excerpts import best_window, emphasis_target, emphasise_terms, make_excerpt
 
 SENTENCES = ["前置きの文です。", "Metaは$50Bを投じる。", "これはAIへの投資だ。", "無関係な文。"]
