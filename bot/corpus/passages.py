@@ -13,9 +13,10 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from bot.corpus.articles import Article
-from bot.corpus.links import HeadingIds
-from bot.corpus.markdown import heading as parse_heading
-from bot.corpus.markdown import strip_block_marks, strip_inline
+from bot.corpus.heading_ids import HeadingIds
+from bot.corpus.html_text import html_blocks
+from bot.corpus.markdown import document_blocks
+from bot.corpus.textblock import TextBlock
 
 _OPENERS = "「『（(【〔〈《“‘"
 _CLOSERS = "」』）)】〕〉》”’"
@@ -61,6 +62,7 @@ class Block:
     heading: str | None
     anchor: str | None
     sentences: tuple[Sentence, ...]
+    section: int = 0  # counts headings: passages never join two sections
 
 
 def split_sentences(text: str, offset: int = 0) -> list[Sentence]:
@@ -113,28 +115,64 @@ def _append(out: list[Sentence], line: str, start: int, end: int, base: int) -> 
     if not stripped or all(ch in _CLOSERS for ch in stripped):
         return
     lead = len(raw) - len(raw.lstrip())
-    plain = strip_inline(strip_block_marks(stripped)).strip()
-    if plain:
-        out.append(Sentence(plain, base + start + lead, base + start + lead + len(stripped)))
+    out.append(Sentence(stripped, base + start + lead, base + start + lead + len(stripped)))
 
 
 def blocks(article: Article) -> Iterator[Block]:
-    """Paragraphs with the heading they sit under; the title repeated as text is dropped."""
+    """Paragraphs with the heading they sit under; the title repeated as text is dropped.
+
+    A paragraph repeated by a copy-paste slip is dropped only within its own section: the
+    same words under another heading are that section's text. Sentence offsets are the
+    paragraph's place in the source plus the sentence's place in its text, kept strictly
+    increasing so each sentence of an article has its own start.
+    """
     ids = HeadingIds()
+    section = 0
     current: tuple[str | None, str | None] = (None, None)
-    position = 0
-    for raw in re.split(r"(\n\s*\n)", article.body):
-        start, position = position, position + len(raw)
-        if not raw.strip() or raw.startswith("\n"):
+    seen: set[str] = set()
+    last = -1
+    for block in _text_blocks(article):
+        if block.is_heading:
+            current = (block.text or None, _anchor(ids, block))
+            section, seen = section + 1, set()
             continue
-        found = parse_heading(raw.strip()) if "\n" not in raw.strip() else None
-        if found is not None:
-            text = strip_inline(found[1]).strip()
-            current = (text, ids.generate(found[1]))
+        key = re.sub(r"\s+", "", block.text)
+        if len(key) > 40 and key in seen:
             continue
-        sentences = tuple(split_sentences(raw, start))
-        if sentences and not _repeats_title(sentences, article.title):
-            yield Block(current[0], current[1], sentences)
+        seen.add(key)
+        sentences = _ordered(split_sentences(block.text, block.start), block, last)
+        if sentences:
+            last = sentences[-1].start
+        if sentences and not _repeats_title(tuple(sentences), article.title):
+            yield Block(current[0], current[1], tuple(sentences), section)
+
+
+def _text_blocks(article: Article) -> list[TextBlock]:
+    if article.is_html:
+        return list(html_blocks(article.body, 0))
+    return document_blocks(article.body)
+
+
+def _anchor(ids: HeadingIds, block: TextBlock) -> str | None:
+    """kramdown's id: explicit, generated from the Markdown, or none for an HTML heading."""
+    if not block.generated:
+        return block.explicit_id
+    try:
+        generated = ids.generate(block.source)
+    except ValueError:
+        return block.explicit_id
+    return block.explicit_id or generated
+
+
+def _ordered(sentences: list[Sentence], block: TextBlock, last: int) -> list[Sentence]:
+    """Offsets within the block's source where possible, always after the previous one."""
+    out: list[Sentence] = []
+    for sentence in sentences:
+        start = max(min(sentence.start, block.end - 1), last + 1)
+        end = max(min(sentence.end, block.end), start + 1)
+        out.append(Sentence(sentence.text, start, end))
+        last = start
+    return out
 
 
 def _repeats_title(sentences: tuple[Sentence, ...], title: str) -> bool:
@@ -159,8 +197,9 @@ def _sections(article: Article) -> Iterator[Block]:
     """Merge consecutive paragraphs under one heading into one run of sentences."""
     pending: Block | None = None
     for block in blocks(article):
-        if pending is not None and pending.anchor == block.anchor:
-            pending = Block(pending.heading, pending.anchor, pending.sentences + block.sentences)
+        if pending is not None and pending.section == block.section:
+            merged = pending.sentences + block.sentences
+            pending = Block(pending.heading, pending.anchor, merged, pending.section)
             continue
         if pending is not None:
             yield pending

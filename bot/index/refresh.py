@@ -17,14 +17,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from bot.corpus.articles import (
-    Article,
-    Skipped,
-    UnreadableArticle,
-    article_files,
-    read_article,
-    read_site_config,
-)
+from bot.corpus.articles import Article, Skipped, read_file, read_site_config, site_files
+from bot.corpus.sitelinks import LinkTable
 from bot.embedding.models import Embedder
 from bot.index import snapshot as index_store
 from bot.index.analysis import JapaneseAnalyzer
@@ -157,28 +151,32 @@ def _settle_ann(index: Index, min_passages: int) -> bool:
 
 
 def _plan(spec: CorpusSpec, previous: Index | None, now: datetime | None) -> _Plan:
-    """Sort files into unchanged (by size and mtime), added, changed and skipped."""
+    """Sort files into unchanged, added, changed and skipped.
+
+    A file is unchanged when its size and mtime match the last snapshot and it was read
+    under the same site identity (settings, `_config.yml`, `_data/`, `_includes/`);
+    otherwise it is read again, and only passages whose text changed are embedded.
+    """
     site = read_site_config(spec.root, spec.site_url, spec.timezone)
     now = now or datetime.now(site.tz)
+    links = LinkTable(spec.root, site)
     known = previous.articles if previous else {}
     plan = _Plan()
-    for path in article_files(spec.root):
-        source = path.relative_to(spec.root).as_posix()
-        old = known.get(source)
-        if old is not None and _same_file(path, old):
-            plan.articles[source] = old
-            plan.reused_sources.add(source)
+    for found in site_files(spec.root, site):
+        old = known.get(found.source)
+        if isinstance(found, Skipped):
+            outcome: Article | Skipped | None = read_file(found, site, links, now)
+        elif old is not None and old.site_identity == site.identity and _same_file(found.path, old):
+            plan.articles[found.source] = old
+            plan.reused_sources.add(found.source)
             continue
-        try:
-            article = read_article(path, source, site)
-        except UnreadableArticle as exc:
-            log.warning("skipped %s: %s", source, exc)
-            plan.skipped.append(Skipped(source, str(exc)))
-            continue
-        if article is None or article.date > now:
-            continue
-        plan.articles[source] = article
-        (plan.changed if old is not None else plan.added).append(source)
+        else:
+            outcome = read_file(found, site, links, now)
+        if isinstance(outcome, Skipped):
+            plan.skipped.append(outcome)
+        elif outcome is not None:
+            plan.articles[found.source] = outcome
+            (plan.changed if old is not None else plan.added).append(found.source)
     return plan
 
 

@@ -9,7 +9,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.corpus.articles import Article, clean_title, load_corpus
+from bot.corpus.articles import Article, article_key, clean_title, load_corpus
+from bot.corpus.passages import split_article
 from tests.conftest import SAMPLE_CORPUS, SITE_URL, PostWriter
 
 TOKYO = ZoneInfo("Asia/Tokyo")
@@ -18,7 +19,7 @@ TOKYO = ZoneInfo("Asia/Tokyo")
 @pytest.fixture(scope="module")
 def sample() -> dict[str, Article]:
     corpus = load_corpus(SAMPLE_CORPUS, SITE_URL, "Asia/Tokyo")
-    return {a.key: a for a in corpus.articles}
+    return {article_key(Path(a.source).name): a for a in corpus.articles}
 
 
 def test_every_sample_article_loads(sample: dict[str, Article]) -> None:
@@ -52,9 +53,10 @@ def test_trailing_end_marker_removed(sample: dict[str, Article]) -> None:
 
 
 def test_repeated_paragraph_kept_once(sample: dict[str, Article]) -> None:
-    """A paragraph pasted twice appears once."""
-    body = sample["47d2f6d40203a5c2"].body
-    assert body.count("さあ、君はどう思う？ Llama 4の「2倍」という数字は") == 1
+    """A paragraph pasted twice in one section is quoted once."""
+    passages = split_article(sample["47d2f6d40203a5c2"], 320, 0)
+    texts = [s.text for p in passages for s in p.sentences]
+    assert sum(t.startswith("Llama 4の「2倍」という数字は") for t in texts) == 1
 
 
 def test_article_that_stops_mid_sentence_keeps_its_last_words(sample: dict[str, Article]) -> None:
@@ -123,7 +125,7 @@ def test_unreadable_file_is_skipped_with_one_clear_line(
     (site / "_posts" / name).write_bytes(content)
     with caplog.at_level(logging.WARNING):
         corpus = load_corpus(site, SITE_URL, "Asia/Tokyo")
-    assert [a.key for a in corpus.articles] == ["2025-01-01-good"]
+    assert [a.key for a in corpus.articles] == ["_posts/2025-01-01-good.md"]
     assert len(corpus.skipped) == 1 and reason in corpus.skipped[0].reason
     lines = [r.getMessage() for r in caplog.records if name in r.getMessage()]
     assert len(lines) == 1 and "\n" not in lines[0]
@@ -136,7 +138,7 @@ def test_unpublished_drafts_and_future_posts_are_left_out(post: PostWriter, site
     post("2025-01-03-draft.md", "下書き。", folder="_drafts")
     post("2099-01-01-future.md", "未来。", {"title": "f", "date": "2099-01-01 00:00:00 +0900"})
     corpus = load_corpus(site, SITE_URL, "Asia/Tokyo")
-    assert [a.key for a in corpus.articles] == ["2025-01-01-live"]
+    assert [a.key for a in corpus.articles] == ["_posts/2025-01-01-live.md"]
 
 
 def test_jekyll_site_config_is_read(post: PostWriter, site: Path) -> None:

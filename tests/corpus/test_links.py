@@ -10,9 +10,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.corpus.links import (
+from bot.corpus.heading_ids import HeadingIds
+from bot.corpus.permalinks import (
     PERMALINK_STYLES,
-    HeadingIds,
     absolute_url,
     expand_permalink,
     post_slug_from_filename,

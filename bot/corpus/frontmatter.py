@@ -1,0 +1,155 @@
+"""Front matter values as Jekyll reads them: the block itself, dates, titles, name lists.
+
+Real posts have quirks (cut-off titles, a `# ` left in a title, Markdown in excerpts, dates
+YAML leaves as strings, dates no calendar can hold). Each is handled here, and anything
+that makes a file unreadable raises `UnreadableArticle` with a one-line reason.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from datetime import date, datetime, time
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import yaml
+from frontmatter.default_handlers import YAMLHandler
+
+from bot.corpus.markdown import strip_inline
+from bot.corpus.site import first_line
+from bot.corpus.yamlsafe import YamlRefused, load_yaml
+
+log = logging.getLogger(__name__)
+
+DATE_FORMATS = ("%Y-%m-%d %H:%M:%S %z", "%Y-%m-%d %H:%M %z", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d")
+_FILENAME_DATE = re.compile(r"(?:^|/)([0-9]{2,4})-([0-9]{1,2})-([0-9]{1,2})-[^/]*$")
+
+
+class UnreadableArticle(Exception):
+    """Why one file was skipped; the message is the reason shown to the user."""
+
+
+def decode(raw: bytes) -> str:
+    if not raw.strip():
+        raise UnreadableArticle("file is empty")
+    if b"\x00" in raw:
+        raise UnreadableArticle("binary file (contains NUL bytes)")
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise UnreadableArticle(f"not UTF-8 (bad byte at offset {exc.start})") from None
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def split_front_matter(text: str) -> tuple[dict[str, Any], str]:
+    """python-frontmatter finds and splits the block; we insist that it is a mapping."""
+    handler = YAMLHandler()
+    if not handler.detect(text):
+        return {}, text
+    try:
+        block, content = handler.split(text)
+        meta = load_yaml(block)
+    except YamlRefused as exc:
+        raise UnreadableArticle(f"front matter refused: {exc}") from None
+    except (yaml.YAMLError, ValueError, TypeError) as exc:
+        raise UnreadableArticle(f"front matter is not valid YAML: {first_line(exc)}") from None
+    if meta is None:
+        return {}, content
+    if not isinstance(meta, dict):
+        raise UnreadableArticle("front matter is not a mapping of keys to values")
+    return meta, content
+
+
+def article_date(value: Any, source: str, tz: ZoneInfo, mtime: float) -> datetime:
+    """Front matter date (YAML may leave it a string), else the file name's, else mtime."""
+    try:
+        parsed = _parse_date(value, tz)
+        if parsed is not None:
+            return parsed.astimezone(tz)
+        match = _FILENAME_DATE.search(source)
+        if match:
+            year, month, day = (int(g) for g in match.groups())
+            return datetime.combine(date(year, month, day), time(), tz)
+        return datetime.fromtimestamp(mtime, tz)
+    except (OverflowError, ValueError, OSError) as exc:
+        raise UnreadableArticle(f"date out of range ({first_line(exc)})") from None
+
+
+def _parse_date(value: Any, tz: ZoneInfo) -> datetime | None:
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=tz)
+    if isinstance(value, date):
+        return datetime.combine(value, time(), tz)
+    if not isinstance(value, str):
+        return None
+    text = value.strip()
+    for fmt in DATE_FORMATS:
+        try:
+            parsed = datetime.strptime(text, fmt)
+        except ValueError:
+            continue
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=tz)
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        log.warning("unreadable date %r; using the file name or modification time", text)
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=tz)
+
+
+def clean_title(value: Any, fallback: str) -> str:
+    """A `# ` left from Markdown goes; a cut-off last character (U+FFFD) becomes an ellipsis."""
+    title = strip_inline(str(value)).strip() if isinstance(value, str | int | float) else ""
+    title = re.sub(r"^#+\s*", "", title)
+    if title.endswith("\ufffd"):
+        title = title.rstrip("\ufffd").rstrip() + "…"
+    return title.replace("\ufffd", "") or fallback
+
+
+def clean_excerpt(value: Any) -> str | None:
+    if not isinstance(value, str | int | float):
+        return None
+    return strip_inline(str(value)).strip() or None
+
+
+def optional_text(value: Any) -> str | None:
+    return str(value).strip() or None if isinstance(value, str | int | float) else None
+
+
+def categories_for(meta: dict[str, Any], source: str, kind: str) -> tuple[str, ...]:
+    """Folders above `_posts` are categories too, as in Jekyll, then the front matter's.
+
+    Jekyll Document#populate_categories: `categories` (a string is split on spaces) plus
+    `category` taken whole.
+    """
+    parts = source.split("/")
+    folders = parts[: parts.index("_posts")] if kind == "post" and "_posts" in parts else []
+    names = [*as_names(meta.get("categories"), "categories", source)]
+    single = meta.get("category")
+    if isinstance(single, str | int | float) and str(single).strip():
+        names.append(str(single).strip())
+    elif single is not None:
+        names.extend(as_names(single, "category", source))
+    return tuple(dict.fromkeys([*folders, *names]))
+
+
+def as_names(value: Any, key: str, source: str) -> tuple[str, ...]:
+    """A list, or a space-separated string as Jekyll splits it; anything else is ignored."""
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        return tuple(part.strip(",") for part in value.split() if part.strip(","))
+    if isinstance(value, list | tuple):
+        return tuple(str(v).strip() for v in value if isinstance(v, str | int | float))
+    log.warning("ignored %s in %s: expected a list, got %s", key, source, type(value).__name__)
+    return ()
+
+
+def article_key(filename: str) -> str:
+    """The id that labelled question sets use: the 16 hex digits in the name, else the stem."""
+    match = re.search(r"(?<![0-9a-f])[0-9a-f]{16}(?![0-9a-f])", filename)
+    if match:
+        return match.group(0)
+    stem, dot, _ = filename.rpartition(".")
+    return stem if dot else filename

@@ -1,0 +1,231 @@
+"""Render the Liquid in an article as Jekyll would, so readers never see template code.
+
+Jekyll renders Liquid before Markdown: `{{ page.title }}`, `{{ site.data.releases }}`,
+`{% assign %}`, loops and filters become text, `{% highlight %}` a code block, `{% link %}`
+and `{% post_url %}` the linked URL, `{% include %}` the file from `_includes/`. python-liquid
+does the Liquid; the Jekyll-only tags and filters are added here. It runs in lax mode, so
+an unknown tag or filter renders as nothing instead of failing; if a template still cannot
+be rendered, its Liquid markup is stripped (logged once for the file) and never shown.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import logging
+import re
+import shlex
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any, TextIO
+from urllib.parse import quote
+
+from liquid import Environment
+from liquid.ast import Node
+from liquid.context import RenderContext
+from liquid.exceptions import LiquidError
+from liquid.mode import Mode
+from liquid.stream import TokenStream
+from liquid.tag import Tag
+from liquid.token import TOKEN_EXPRESSION, TOKEN_TAG, Token
+
+log = logging.getLogger(__name__)
+
+LinkResolver = Callable[[str, str], str]  # (tag name, argument) -> URL, "" when unknown
+MAX_INCLUDE_DEPTH = 10
+_LINKS_KEY = "__jekyll_links__"
+_INCLUDES_KEY = "__jekyll_includes__"
+
+# Jekyll's `{% highlight lang %}` renders a code block; as a fence Markdown keeps it code.
+_HIGHLIGHT_OPEN = re.compile(r"\{%-?[ \t]*highlight\b[^%\n]*-?%\}")
+_HIGHLIGHT_CLOSE = re.compile(r"\{%-?[ \t]*endhighlight[ \t]*-?%\}")
+# The fallback when rendering fails: comments and every tag or output go.
+_COMMENT_BLOCK = re.compile(
+    r"\{%-?\s*comment\s*-?%\}.{0,20000}?\{%-?\s*endcomment\s*-?%\}", re.DOTALL
+)
+_RAW_MARK = re.compile(r"\{%-?\s*(?:end)?raw\s*-?%\}")
+_ANY_TAG = re.compile(r"\{%.{0,2000}?%\}|\{\{.{0,2000}?\}\}|\{%|\{\{", re.DOTALL)
+
+
+class _Limited(Environment):
+    """Bounds a hostile template: loops, output size and nesting cannot run away."""
+
+    loop_iteration_limit = 200_000
+    output_stream_limit = 5_000_000
+    local_namespace_limit = 2_000_000
+
+
+def _raw_argument(stream: TokenStream) -> tuple[Token, str]:
+    """The tag token and its argument text as written (Jekyll tags parse their own)."""
+    token = stream.eat(TOKEN_TAG)
+    raw = ""
+    if stream.current.kind == TOKEN_EXPRESSION:
+        raw = stream.current.value
+        next(stream)
+    return token, raw.strip()
+
+
+class _UrlNode(Node):
+    """`{% link path %}` / `{% post_url name %}`: the target's URL (baseurl included)."""
+
+    __slots__ = ("argument", "tag")
+
+    def __init__(self, token: Token, tag: str, argument: str) -> None:
+        super().__init__(token)
+        self.tag = tag
+        self.argument = argument
+
+    def render_to_output(self, context: RenderContext, buffer: TextIO) -> int:
+        resolver = context.globals.get(_LINKS_KEY)
+        url = resolver(self.tag, self.argument) if callable(resolver) else ""
+        return buffer.write(str(url))
+
+
+class _LinkTag(Tag):
+    name = "link"
+    block = False
+
+    def parse(self, stream: TokenStream) -> Node:
+        token, raw = _raw_argument(stream)
+        return _UrlNode(token, self.name, raw)
+
+
+class _PostUrlTag(_LinkTag):
+    name = "post_url"
+
+
+class _IncludeNode(Node):
+    """Jekyll's `{% include file.html key=value %}`: the file rendered with `include.key`."""
+
+    __slots__ = ("argument",)
+
+    def __init__(self, token: Token, argument: str) -> None:
+        super().__init__(token)
+        self.argument = argument
+
+    def render_to_output(self, context: RenderContext, buffer: TextIO) -> int:
+        folder = context.globals.get(_INCLUDES_KEY)
+        if not isinstance(folder, Path) or context.template is None:
+            return 0
+        try:
+            name, *pairs = shlex.split(self.argument)
+        except ValueError:
+            return 0
+        source = _include_source(folder, name)
+        if source is None:
+            return 0
+        params = {
+            key: _value(context, value) for key, _, value in (p.partition("=") for p in pairs)
+        }
+        scope = {**dict(context.globals), **dict(context.locals), "include": params}
+        depth = int(str(context.globals.get("__include_depth__", 0)))
+        if depth >= MAX_INCLUDE_DEPTH:
+            return 0
+        scope["__include_depth__"] = depth + 1
+        return buffer.write(context.env.from_string(source).render(**scope))
+
+
+class _IncludeTag(Tag):
+    name = "include"
+    block = False
+
+    def parse(self, stream: TokenStream) -> Node:
+        token, raw = _raw_argument(stream)
+        return _IncludeNode(token, raw)
+
+
+def _include_source(folder: Path, name: str) -> str | None:
+    """The include's text, only from inside `_includes/` (no `..` escapes)."""
+    try:
+        path = (folder / name).resolve()
+        if not path.is_relative_to(folder.resolve()) or not path.is_file():
+            return None
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError, ValueError):
+        return None
+
+
+def _value(context: RenderContext, text: str) -> object:
+    """A parameter: a quoted string (shlex already unquoted it) or a variable path."""
+    current: object = context.globals.get(text.split(".")[0], context.locals.get(text))
+    for part in text.split(".")[1:]:
+        current = current.get(part) if isinstance(current, Mapping) else None
+    return text if current is None else current
+
+
+def _environment() -> Environment:
+    env = _Limited(tolerance=Mode.LAX)
+    for tag in (_LinkTag, _PostUrlTag, _IncludeTag):
+        env.add_tag(tag)
+    for name, func in _JEKYLL_FILTERS.items():
+        env.add_filter(name, func)
+    return env
+
+
+def _where(items: object, key: object, value: object = None) -> list[object]:
+    """Jekyll's `where`: items whose `key` equals `value` (compared as strings)."""
+    if not isinstance(items, list):
+        return []
+    return [i for i in items if isinstance(i, Mapping) and str(i.get(str(key))) == str(value)]
+
+
+def _date_string(value: object, *_args: object) -> str:
+    return str(value)[:10]
+
+
+_JEKYLL_FILTERS: dict[str, Callable[..., Any]] = {
+    "where": _where,
+    "where_exp": lambda items, *_: items,
+    "group_by": lambda items, *_: [],
+    "relative_url": lambda value: str(value),
+    "absolute_url": lambda value: str(value),
+    "markdownify": lambda value: str(value),
+    "smartify": lambda value: str(value),
+    "jsonify": lambda value: json.dumps(value, ensure_ascii=False, default=str),
+    "slugify": lambda value, *_: re.sub(r"[^\w]+", "-", str(value).lower()).strip("-"),
+    "xml_escape": lambda value: html.escape(str(value)),
+    "cgi_escape": lambda value: quote(str(value), safe=""),
+    "uri_escape": lambda value: quote(str(value), safe="/:?#[]@!$&'()*+,;="),
+    "number_of_words": lambda value: len(str(value).split()),
+    "array_to_sentence_string": lambda items, *_: ", ".join(map(str, items or [])),
+    "date_to_string": _date_string,
+    "date_to_long_string": _date_string,
+    "date_to_xmlschema": lambda value: str(value),
+    "date_to_rfc822": lambda value: str(value),
+}
+
+_ENV = _environment()
+
+
+def render(
+    text: str,
+    *,
+    page: Mapping[str, object],
+    site: Mapping[str, object],
+    links: LinkResolver,
+    includes: Path | None,
+    source: str,
+) -> str:
+    """The text with its Liquid rendered; stripped of Liquid if rendering fails."""
+    if "{{" not in text and "{%" not in text:
+        return text
+    text = _HIGHLIGHT_CLOSE.sub("\n```\n", _HIGHLIGHT_OPEN.sub("\n```\n", text))
+    scope: dict[str, object] = {"page": page, "site": site, _LINKS_KEY: links}
+    if includes is not None:
+        scope[_INCLUDES_KEY] = includes
+    try:
+        return _ENV.from_string(text).render(**scope)
+    except (LiquidError, RecursionError, ValueError, TypeError, AttributeError) as exc:
+        log.warning("Liquid in %s not rendered (%s); its tags are removed", source, _brief(exc))
+        return strip_liquid(text)
+
+
+def strip_liquid(text: str) -> str:
+    """Liquid markup removed, comment blocks with it; `{% raw %}` content stays as text."""
+    text = _COMMENT_BLOCK.sub("", text)
+    text = _RAW_MARK.sub("", text)
+    return _ANY_TAG.sub("", text)
+
+
+def _brief(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:160]

@@ -1,0 +1,267 @@
+"""A Jekyll site's settings as Jekyll 4 reads them: `_config.yml`, `_data/`, `_includes/`.
+
+Links and dates depend on `url`, `baseurl`, `permalink`, `timezone` and front matter
+`defaults`; page text depends on `site.*` and `site.data.*` through Liquid. All of that,
+with the bot's own SITE_URL and TIMEZONE settings, makes up the site's `identity`: when it
+changes every article is read again (its vectors are still reused by content).
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import logging
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import yaml
+
+from bot.corpus.permalinks import PERMALINK_STYLES
+from bot.corpus.yamlsafe import YamlRefused, load_yaml
+
+log = logging.getLogger(__name__)
+
+DEFAULT_SITE_URL = "http://localhost:4000"  # what `jekyll serve` uses
+DEFAULT_PERMALINK = (
+    "date"  # Jekyll's default style: /:categories/:year/:month/:day/:title:output_ext
+)
+# Jekyll lib/jekyll/configuration.rb DEFAULT_EXCLUDES, added to the site's own `exclude`.
+DEFAULT_EXCLUDES: tuple[str, ...] = (
+    ".sass-cache",
+    ".jekyll-cache",
+    "gemfiles",
+    "Gemfile",
+    "Gemfile.lock",
+)
+DEFAULT_EXCLUDES += ("node_modules", "vendor/bundle/", "vendor/cache/", "vendor/gems/")
+DEFAULT_EXCLUDES += ("vendor/ruby/",)
+DEFAULT_MARKDOWN_EXT = "markdown,mkdown,mkdn,mkd,md"
+MAX_DATA_BYTES = 5 * 1024 * 1024  # `_data/` and `_includes/` together
+_DATA_EXTENSIONS = (".yml", ".yaml", ".json", ".csv", ".tsv")
+
+
+@dataclass(frozen=True, slots=True)
+class Default:
+    """One `defaults:` entry: front matter values for a path prefix and document type."""
+
+    path: str
+    type: str | None
+    values: dict[str, Any] = field(hash=False)
+
+
+@dataclass(frozen=True, slots=True)
+class SiteConfig:
+    """What decides links, dates, which files are published and what Liquid sees."""
+
+    url: str = DEFAULT_SITE_URL
+    baseurl: str = ""
+    permalink: str = DEFAULT_PERMALINK  # the site style or template, as written
+    posts_permalink: str = PERMALINK_STYLES[DEFAULT_PERMALINK]  # the posts collection's
+    timezone: str = "Asia/Tokyo"
+    jekyll: bool = True  # False: a plain folder of Markdown files
+    future: bool = False
+    show_drafts: bool = False
+    exclude: tuple[str, ...] = DEFAULT_EXCLUDES
+    include: tuple[str, ...] = (".htaccess",)
+    markdown_ext: tuple[str, ...] = tuple(f".{e}" for e in DEFAULT_MARKDOWN_EXT.split(","))
+    defaults: tuple[Default, ...] = ()
+    liquid_site: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
+    includes_dir: Path | None = None
+    identity: str = ""
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def defaults_for(self, source: str, doc_type: str) -> dict[str, Any]:
+        """Jekyll FrontmatterDefaults#all: matching scopes, the most specific last."""
+        matching = [d for d in self.defaults if _scope_applies(d, source, doc_type)]
+        matching.sort(key=lambda d: (len(d.path), d.type is not None))
+        merged: dict[str, Any] = {}
+        for entry in matching:
+            merged.update(entry.values)
+        return merged
+
+
+def _scope_applies(default: Default, source: str, doc_type: str) -> bool:
+    if default.type is not None and default.type != doc_type:
+        return False
+    path = default.path.strip("/")
+    return not path or source == path or source.startswith(path.rstrip("/") + "/")
+
+
+def is_jekyll_site(root: Path) -> bool:
+    """A `_config.yml` or a `_posts` folder anywhere makes it a site; else a plain folder."""
+    if (root / "_config.yml").is_file():
+        return True
+    try:
+        return any(p.is_dir() for p in root.glob("**/_posts"))
+    except OSError:
+        return False
+
+
+def read_site_config(root: Path, site_url: str, timezone: str) -> SiteConfig:
+    """The settings win over `_config.yml` for the URL only where the user set SITE_URL."""
+    jekyll = is_jekyll_site(root)
+    config_bytes = _read_optional(root / "_config.yml") if jekyll else b""
+    config = _parse_config(config_bytes, root / "_config.yml")
+    url = str(config.get("url") or "") if site_url == DEFAULT_SITE_URL else site_url
+    url = (url or site_url).rstrip("/")
+    permalink = _text(config.get("permalink")) or DEFAULT_PERMALINK
+    data, data_digest = _read_data(root / "_data") if jekyll else ({}, "")
+    includes = root / "_includes"
+    identity = hashlib.blake2b(digest_size=16)
+    for part in (site_url, timezone, config_bytes, data_digest, _folder_digest(includes)):
+        identity.update(part if isinstance(part, bytes) else part.encode())
+        identity.update(b"\0")
+    return SiteConfig(
+        url=url,
+        baseurl=_text(config.get("baseurl")),
+        permalink=permalink,
+        posts_permalink=_posts_permalink(config, permalink),
+        timezone=_valid_timezone(config.get("timezone"), timezone),
+        jekyll=jekyll,
+        future=config.get("future") is True,
+        show_drafts=config.get("show_drafts") is True,
+        exclude=(*_names(config.get("exclude")), *DEFAULT_EXCLUDES),
+        include=(*_names(config.get("include")), ".htaccess"),
+        markdown_ext=_markdown_ext(config.get("markdown_ext")),
+        defaults=_defaults(config.get("defaults")),
+        liquid_site={**config, "url": url, "data": data, "posts": [], "pages": []},
+        includes_dir=includes if jekyll and includes.is_dir() else None,
+        identity=identity.hexdigest(),
+    )
+
+
+def _read_optional(path: Path) -> bytes:
+    try:
+        return path.read_bytes() if path.is_file() else b""
+    except OSError as exc:
+        log.warning("ignored %s: %s", path, exc.strerror)
+        return b""
+
+
+def _parse_config(raw: bytes, path: Path) -> dict[str, Any]:
+    if not raw:
+        return {}
+    try:
+        loaded = load_yaml(raw.decode("utf-8-sig"))
+    except (yaml.YAMLError, YamlRefused, UnicodeDecodeError) as exc:
+        log.warning("ignored %s: %s", path, first_line(exc))
+        return {}
+    if not isinstance(loaded, dict):
+        log.warning("ignored %s: not a mapping of settings", path)
+        return {}
+    return loaded
+
+
+def _posts_permalink(config: dict[str, Any], permalink: str) -> str:
+    """Jekyll Configuration: `collections.posts.permalink`, else the site's style."""
+    collections = config.get("collections")
+    posts = collections.get("posts") if isinstance(collections, dict) else None
+    own = posts.get("permalink") if isinstance(posts, dict) else None
+    return _text(own) or PERMALINK_STYLES.get(permalink, permalink)
+
+
+def _valid_timezone(value: Any, default: str) -> str:
+    try:
+        return str(ZoneInfo(str(value))) if value else default
+    except (ValueError, KeyError, OSError):
+        log.warning("ignored timezone %r from _config.yml", value)
+        return default
+
+
+def _text(value: Any) -> str:
+    return str(value) if isinstance(value, str | int | float) else ""
+
+
+def _names(value: Any) -> tuple[str, ...]:
+    if isinstance(value, str):
+        return (value,)
+    if isinstance(value, list):
+        return tuple(str(v) for v in value if isinstance(v, str | int | float))
+    return ()
+
+
+def _markdown_ext(value: Any) -> tuple[str, ...]:
+    text = value if isinstance(value, str) and value.strip() else DEFAULT_MARKDOWN_EXT
+    return tuple(f".{e.strip().lower()}" for e in text.split(",") if e.strip())
+
+
+def _defaults(value: Any) -> tuple[Default, ...]:
+    out: list[Default] = []
+    for entry in value if isinstance(value, list) else []:
+        scope = entry.get("scope") if isinstance(entry, dict) else None
+        values = entry.get("values") if isinstance(entry, dict) else None
+        if not isinstance(scope, dict) or not isinstance(values, dict):
+            continue
+        doc_type = scope.get("type")
+        out.append(Default(_text(scope.get("path")), _text(doc_type) or None, values))
+    return tuple(out)
+
+
+def _read_data(folder: Path) -> tuple[dict[str, Any], str]:
+    """Jekyll DataReader: one key per file (nested per folder), and a digest of them all."""
+    data: dict[str, Any] = {}
+    digest = hashlib.blake2b(digest_size=16)
+    budget = MAX_DATA_BYTES
+    for path in sorted(folder.rglob("*")) if folder.is_dir() else []:
+        if path.suffix.lower() not in _DATA_EXTENSIONS or not _inside(path, folder):
+            continue
+        raw = _read_optional(path)[:budget]
+        budget -= len(raw)
+        relative = path.relative_to(folder)
+        digest.update(str(relative).encode("utf-8", "replace") + b"\0" + raw + b"\0")
+        target = data
+        for part in relative.parts[:-1]:
+            child = target.setdefault(_data_key(part), {})
+            target = child if isinstance(child, dict) else {}
+        target[_data_key(path.stem)] = _parse_data(path, raw)
+    return data, digest.hexdigest()
+
+
+def _data_key(name: str) -> str:
+    """Jekyll DataReader#sanitize_filename."""
+    return re.sub(r"\s+", "_", re.sub(r"[^\w\s-]+", "", name).strip())
+
+
+def _parse_data(path: Path, raw: bytes) -> Any:
+    try:
+        text = raw.decode("utf-8-sig")
+        suffix = path.suffix.lower()
+        if suffix == ".json":
+            return json.loads(text)
+        if suffix in (".csv", ".tsv"):
+            delimiter = "\t" if suffix == ".tsv" else ","
+            return list(csv.DictReader(io.StringIO(text), delimiter=delimiter))
+        return load_yaml(text)
+    except (ValueError, yaml.YAMLError, csv.Error, RecursionError) as exc:
+        log.warning("ignored data file %s: %s", path, first_line(exc))
+        return None
+
+
+def _folder_digest(folder: Path) -> bytes:
+    digest = hashlib.blake2b(digest_size=16)
+    for path in sorted(folder.rglob("*")) if folder.is_dir() else []:
+        if path.is_file() and _inside(path, folder):
+            digest.update(str(path.relative_to(folder)).encode("utf-8", "replace") + b"\0")
+            digest.update(_read_optional(path)[:MAX_DATA_BYTES] + b"\0")
+    return digest.digest()
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    """False for a symlink leading out of `folder`: nothing outside the site is read."""
+    try:
+        return path.resolve().is_relative_to(folder.resolve())
+    except (OSError, RuntimeError):
+        return False
+
+
+def first_line(exc: BaseException) -> str:
+    """An exception's first line, for the one-line reasons shown to the user."""
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]

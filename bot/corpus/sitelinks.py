@@ -1,0 +1,131 @@
+"""Where each file of the site is served, for its own link and for `{% link %}` tags.
+
+A post's URL comes from the posts permalink (or its own `permalink:`), its date and
+categories; a page's from its path. `{% link path %}` and `{% post_url name %}` need the
+URL of another file: it is worked out from that file's front matter alone, once.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from bot.corpus.discovery import POST_NAME, SiteFile
+from bot.corpus.frontmatter import (
+    UnreadableArticle,
+    article_date,
+    categories_for,
+    decode,
+    split_front_matter,
+)
+from bot.corpus.permalinks import expand_permalink, page_url
+from bot.corpus.site import SiteConfig
+
+log = logging.getLogger(__name__)
+
+MAX_LINK_BYTES = 5 * 1024 * 1024
+
+
+class LinkTable:
+    """URL paths of the site's files, computed on demand and remembered."""
+
+    def __init__(self, root: Path, site: SiteConfig) -> None:
+        self.root = root
+        self.site = site
+        self._resolved: dict[tuple[str, str], str] = {}
+
+    def url_path(
+        self,
+        found: SiteFile,
+        meta: dict[str, Any],
+        when: datetime,
+        categories: tuple[str, ...],
+    ) -> str:
+        return url_path_for(found, meta, self.site, when, categories)
+
+    def resolve(self, tag: str, argument: str) -> str:
+        """`{% link %}` / `{% post_url %}`: baseurl + the target's URL, "" if unknown."""
+        key = (tag, argument.strip().strip("'\""))
+        if key not in self._resolved:
+            found = self._find(*key)
+            path = self._target_url(found) if found is not None else None
+            if path is None:
+                log.info("%s %r: no such file in the site", tag, key[1])
+            base = "/" + self.site.baseurl.strip("/") if self.site.baseurl.strip("/") else ""
+            self._resolved[key] = base + path if path is not None else ""
+        return self._resolved[key]
+
+    def _find(self, tag: str, name: str) -> SiteFile | None:
+        if tag == "link":
+            path = self.root / name.lstrip("/")
+            kind = "post" if "_posts/" in f"/{name}" else "page"
+            return SiteFile(path, name.lstrip("/"), kind) if self._inside(path) else None
+        wanted = name.strip("/")
+        for folder in sorted(self.root.glob("**/_posts")):
+            for path in sorted(folder.glob("**/*")):
+                inner = path.relative_to(folder).as_posix()
+                if (
+                    path.is_file()
+                    and inner.rsplit(".", 1)[0] == wanted
+                    and POST_NAME.fullmatch(inner)
+                ):
+                    source = path.relative_to(self.root).as_posix()
+                    return SiteFile(path, source, "post")
+        return None
+
+    def _inside(self, path: Path) -> bool:
+        try:
+            return path.is_file() and path.resolve().is_relative_to(self.root.resolve())
+        except (OSError, RuntimeError):
+            return False
+
+    def _target_url(self, found: SiteFile) -> str | None:
+        try:
+            if found.path.stat().st_size > MAX_LINK_BYTES:
+                return None
+            meta, _ = split_front_matter(decode(found.path.read_bytes()))
+            meta = {**self.site.defaults_for(found.source, found.kind + "s"), **meta}
+            source = found.source if found.kind == "post" else ""
+            when = article_date(meta.get("date"), source, self.site.tz, found.path.stat().st_mtime)
+            categories = categories_for(meta, found.source, found.kind)
+            return url_path_for(found, meta, self.site, when, categories)
+        except (UnreadableArticle, OSError):
+            return None
+
+
+def url_path_for(
+    found: SiteFile,
+    meta: dict[str, Any],
+    site: SiteConfig,
+    when: datetime,
+    categories: tuple[str, ...],
+) -> str:
+    """The URL path Jekyll gives the file (before `url` and `baseurl`)."""
+    permalink = meta.get("permalink")
+    own = str(permalink) if isinstance(permalink, str | int | float) and permalink else None
+    if found.kind == "page":
+        return page_url(found.source, own, site.permalink)
+    name = found.source.rsplit("/", 1)[-1]
+    slug = _post_slug(name)
+    explicit_slug = meta.get("slug")
+    try:
+        return expand_permalink(
+            own or site.posts_permalink,
+            date=when,
+            categories=categories,
+            title=slug,
+            output_ext=".html",
+            slug=str(explicit_slug) if isinstance(explicit_slug, str | int) else None,
+        )
+    except ValueError as exc:
+        raise UnreadableArticle(f"permalink {own or site.posts_permalink!r}: {exc}") from None
+
+
+def _post_slug(name: str) -> str:
+    """Jekyll Document: the file name after the date, without extension or trailing dots."""
+    stem = name.rsplit(".", 1)[0] if "." in name else name
+    match = re.fullmatch(r"[0-9]{2,4}-[0-9]{1,2}-[0-9]{1,2}-(.*)", stem)
+    return re.sub(r"\.*\Z", "", match.group(1) if match else stem)
