@@ -43,6 +43,9 @@ _HIGHLIGHT_CLOSE = re.compile(r"\{%-?[ \t]*endhighlight[ \t]*-?%\}")
 _COMMENT_BLOCK = re.compile(
     r"\{%-?\s*comment\s*-?%\}.{0,20000}?\{%-?\s*endcomment\s*-?%\}", re.DOTALL
 )
+_RAW_BLOCK = re.compile(
+    r"(\{%-?\s*raw\s*-?%\}.{0,200000}?\{%-?\s*endraw\s*-?%\})", re.DOTALL
+)
 _RAW_MARK = re.compile(r"\{%-?\s*(?:end)?raw\s*-?%\}")
 _ANY_TAG = re.compile(r"\{%.{0,2000}?%\}|\{\{.{0,2000}?\}\}|\{%|\{\{", re.DOTALL)
 
@@ -56,12 +59,12 @@ class _Limited(Environment):
 
 
 def _raw_argument(stream: TokenStream) -> tuple[Token, str]:
-    """The tag token and its argument text as written (Jekyll tags parse their own)."""
+    """The tag token and its argument text as written (Jekyll tags parse their own).
+
+    As with the built-in tags, the expression token is left for the parser to step over.
+    """
     token = stream.eat(TOKEN_TAG)
-    raw = ""
-    if stream.current.kind == TOKEN_EXPRESSION:
-        raw = stream.current.value
-        next(stream)
+    raw = stream.current.value if stream.current.kind == TOKEN_EXPRESSION else ""
     return token, raw.strip()
 
 
@@ -169,6 +172,15 @@ def _where(items: object, key: object, value: object = None) -> list[object]:
     return [i for i in items if isinstance(i, Mapping) and str(i.get(str(key))) == str(value)]
 
 
+def _group_by(items: object, key: object) -> list[dict[str, object]]:
+    """Jekyll's `group_by`: {"name", "items", "size"} per value, in order of appearance."""
+    groups: dict[str, list[object]] = {}
+    for item in items if isinstance(items, list) else []:
+        value = item.get(str(key)) if isinstance(item, Mapping) else None
+        groups.setdefault("" if value is None else str(value), []).append(item)
+    return [{"name": k, "items": v, "size": len(v)} for k, v in groups.items()]
+
+
 def _date_string(value: object, *_args: object) -> str:
     return str(value)[:10]
 
@@ -176,7 +188,7 @@ def _date_string(value: object, *_args: object) -> str:
 _JEKYLL_FILTERS: dict[str, Callable[..., Any]] = {
     "where": _where,
     "where_exp": lambda items, *_: items,
-    "group_by": lambda items, *_: [],
+    "group_by": _group_by,
     "relative_url": lambda value: str(value),
     "absolute_url": lambda value: str(value),
     "markdownify": lambda value: str(value),
@@ -209,7 +221,7 @@ def render(
     """The text with its Liquid rendered; stripped of Liquid if rendering fails."""
     if "{{" not in text and "{%" not in text:
         return text
-    text = _HIGHLIGHT_CLOSE.sub("\n```\n", _HIGHLIGHT_OPEN.sub("\n```\n", text))
+    text = _highlight_as_fences(text)
     scope: dict[str, object] = {"page": page, "site": site, _LINKS_KEY: links}
     if includes is not None:
         scope[_INCLUDES_KEY] = includes
@@ -218,6 +230,17 @@ def render(
     except (LiquidError, RecursionError, ValueError, TypeError, AttributeError) as exc:
         log.warning("Liquid in %s not rendered (%s); its tags are removed", source, _brief(exc))
         return strip_liquid(text)
+
+
+def _highlight_as_fences(text: str) -> str:
+    """`{% highlight %}` blocks become fenced code, except where `{% raw %}` shows them."""
+    if "highlight" not in text:
+        return text
+    pieces = _RAW_BLOCK.split(text)
+    for i in range(0, len(pieces), 2):  # odd pieces are raw blocks, kept as written
+        opened = _HIGHLIGHT_OPEN.sub("\n```\n", pieces[i])
+        pieces[i] = _HIGHLIGHT_CLOSE.sub("\n```\n", opened)
+    return "".join(pieces)
 
 
 def strip_liquid(text: str) -> str:
