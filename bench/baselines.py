@@ -16,8 +16,7 @@ from typing import Any
 import bm25s
 import numpy as np
 
-from bench.phases import SITE, peak_rss_mb, real_model
-from bench.serving import questions
+from bench.common import SITE, TIMEZONE, peak_rss_mb, percentiles_ms, questions, real_model
 from bot.corpus.articles import load_corpus
 from bot.corpus.passages import split_article
 from bot.index.analysis import JapaneseAnalyzer
@@ -26,14 +25,9 @@ from tests.fakes import StandInEmbedder
 
 def _passages(corpus: Path) -> tuple[list[str], float]:
     started = time.perf_counter()
-    articles = load_corpus(corpus, SITE, "Asia/Tokyo").articles
+    articles = load_corpus(corpus, SITE, TIMEZONE).articles
     texts = [p.embedding_text for a in articles for p in split_article(a)]
     return texts, time.perf_counter() - started
-
-
-def _p(values: list[float]) -> dict[str, float]:
-    array = np.asarray(values) * 1000
-    return {f"p{p}": float(np.percentile(array, p)) for p in (50, 95, 99)}
 
 
 def phase_naive(args: dict[str, Any]) -> dict[str, Any]:
@@ -51,17 +45,17 @@ def phase_naive(args: dict[str, Any]) -> dict[str, Any]:
         vectors = StandInEmbedder(embedder.name).embed_documents(texts)
         embed_s, measured = len(texts) / rate, False
     table = torch.from_numpy(np.asarray(vectors, np.float32))
+    asked = questions()[:12]
     latencies = []
     for i in range(args.get("questions", 120)):
-        question = questions()[i % 12]
         started = time.perf_counter()
-        query = torch.from_numpy(embedder.embed_queries([question]))
+        query = torch.from_numpy(embedder.embed_queries([asked[i % len(asked)]]))
         util.semantic_search(query, table, top_k=3)
         latencies.append(time.perf_counter() - started)
     return {
         "start_s": parse_s + embed_s,
         "start_measured": measured,
-        "latency_ms": _p(latencies),
+        "latency_ms": percentiles_ms(latencies),
         "peak_rss_mb": peak_rss_mb(),
     }
 
@@ -79,15 +73,16 @@ def phase_bm25(args: dict[str, Any]) -> dict[str, Any]:
     model = bm25s.BM25()
     model.index(terms, show_progress=False)
     build_s = time.perf_counter() - started
+    asked = questions()[:12]
     latencies = []
     for i in range(args.get("questions", 120)):
         started = time.perf_counter()
-        query = analyzer.terms(questions()[i % 12])
+        query = analyzer.terms(asked[i % len(asked)])
         model.retrieve([query], k=3, show_progress=False, n_threads=1)
         latencies.append(time.perf_counter() - started)
     return {
         "start_s": parse_s + analyse_s + build_s,
         "start_measured": limit == len(texts),
-        "latency_ms": _p(latencies),
+        "latency_ms": percentiles_ms(latencies),
         "peak_rss_mb": peak_rss_mb(),
     }

@@ -6,49 +6,38 @@
 from __future__ import annotations
 
 import json
-import resource
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from bench import corpus as synthetic
+from bench.baselines import phase_bm25, phase_naive
+from bench.common import ROOT, SITE, TIMEZONE, peak_rss_mb, real_model
 from bench.serving import components, serve
 from bot.corpus.articles import load_corpus
 from bot.corpus.passages import split_article
-from bot.embedding.models import load_embedder
+from bot.embedding.models import Embedder
 from bot.index.analysis import JapaneseAnalyzer
 from bot.index.refresh import CorpusSpec, refresh
-from bot.settings import EMBEDDED_MODEL
 from tests.fakes import StandInEmbedder
 
-ROOT = Path(__file__).resolve().parents[1]
-SITE = "http://localhost:4000"
-
-
-def peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+Phase = Callable[[dict[str, Any]], dict[str, Any]]
 
 
 def spec_for(args: dict[str, Any]) -> CorpusSpec:
     return CorpusSpec(
-        Path(args["corpus"]), SITE, "Asia/Tokyo", approximate_min_passages=args["ann_min"]
+        Path(args["corpus"]), SITE, TIMEZONE, approximate_min_passages=args["ann_min"]
     )
-
-
-def real_model() -> tuple[Any, float]:
-    started = time.perf_counter()
-    embedder = load_embedder(EMBEDDED_MODEL, ROOT / "cache")
-    embedder.embed_queries(["warm-up"])
-    return embedder, time.perf_counter() - started
 
 
 def phase_rate(args: dict[str, Any]) -> dict[str, Any]:
     """Real-model embedding throughput, as the indexer batches and as a naive bot would."""
     embedder, load_s = real_model()
-    articles = load_corpus(ROOT / "corpus", SITE, "Asia/Tokyo").articles
+    articles = load_corpus(ROOT / "corpus", SITE, TIMEZONE).articles
     passages = [p for a in articles for p in split_article(a)][: args.get("sample", 64)]
     started = time.perf_counter()
     for i in range(0, len(passages), 16):
@@ -61,6 +50,8 @@ def phase_rate(args: dict[str, Any]) -> dict[str, Any]:
     embedder.embed_documents([p.embedding_text for p in passages])
     naive_s = time.perf_counter() - started
     return {
+        "model": embedder.name,  # the stand-in's name, so the real model finds its cache warm
+        "dimension": embedder.dimension,
         "model_load_s": load_s,
         "sample": len(passages),
         "indexer_passages_per_s": len(passages) / indexer_s,
@@ -70,19 +61,14 @@ def phase_rate(args: dict[str, Any]) -> dict[str, Any]:
 
 def phase_cold(args: dict[str, Any]) -> dict[str, Any]:
     """First index of the blog: stand-in vectors (or the real model for small blogs)."""
-    if args.get("real"):
-        embedder, _ = real_model()
-        seconds_embedding = None
-    else:
-        embedder = StandInEmbedder(args["model"], args["dimension"])
+    stand_in = None if args.get("real") else StandInEmbedder(args["model"], args["dimension"])
+    embedder: Embedder = real_model()[0] if stand_in is None else stand_in
     started = time.perf_counter()
     index, report = refresh(spec_for(args), embedder, JapaneseAnalyzer(), Path(args["cache"]))
     total = time.perf_counter() - started
-    if isinstance(embedder, StandInEmbedder):
-        seconds_embedding = embedder.seconds
     return {
         "cold_s": total,
-        "standin_embed_s": seconds_embedding,
+        "standin_embed_s": None if stand_in is None else stand_in.seconds,
         "articles": report.articles,
         "passages": report.passages,
         "sentences": int(index.sentence_offsets[-1]),
@@ -127,24 +113,21 @@ def phase_dense(args: dict[str, Any]) -> dict[str, Any]:
     return components(index, embedder, analyzer)
 
 
+PHASES: dict[str, Phase] = {
+    "rate": phase_rate,
+    "cold": phase_cold,
+    "incremental": phase_incremental,
+    "serve": phase_serve,
+    "dense": phase_dense,
+    "naive": phase_naive,
+    "bm25": phase_bm25,
+}
+
+
 def main() -> None:
     phase, raw = sys.argv[1], sys.argv[2]
-    args = json.loads(raw)
-    result = {
-        "rate": phase_rate,
-        "cold": phase_cold,
-        "incremental": phase_incremental,
-        "serve": phase_serve,
-        "dense": phase_dense,
-        **_baselines(),
-    }[phase](args)
+    result = PHASES[phase](json.loads(raw))
     print(json.dumps(result, default=float))
-
-
-def _baselines() -> dict[str, Any]:
-    from bench.baselines import phase_bm25, phase_naive
-
-    return {"naive": phase_naive, "bm25": phase_bm25}
 
 
 if __name__ == "__main__":

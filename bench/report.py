@@ -70,11 +70,8 @@ def rows(results: dict[str, Any]) -> list[tuple[str, list[str]]]:
     add("model load", lambda r: _s(r["serve"]["model_load_s"]))
     add("first question after start-up", lambda r: _s(r["serve"]["first_question_s"]))
     add("reindex after editing 1%, real model", lambda r: _s(_incr_real(r, rate), False))
-    for stage in ("embed", "search", "format", "total"):
-        add(
-            f"question {stage} p50 / p95 / p99 ms",
-            lambda r, s=stage: _ms(r["serve"]["latency_ms"][s]),
-        )
+    for stage in stages_timed(runs):
+        add(f"question {stage} p50 / p95 / p99 ms", lambda r, s=stage: stage_cell(r, s))
     add(
         "dense exact / approximate ms",
         lambda r: f"{r['serve']['exact_dense_ms']:.2f} / {r['serve']['ann_dense_ms']:.2f}",
@@ -102,6 +99,19 @@ def rows(results: dict[str, Any]) -> list[tuple[str, list[str]]]:
         _latency_ratios,
     )
     return table
+
+
+def stages_timed(runs: list[dict[str, Any]]) -> list[str]:
+    """The stages the runs timed, in the order timed (the engine's stages may change)."""
+    names: dict[str, None] = {}
+    for run in runs:
+        names.update(dict.fromkeys(run["serve"]["latency_ms"]))
+    return list(names)
+
+
+def stage_cell(r: dict[str, Any], stage: str) -> str:
+    latency = r["serve"]["latency_ms"]
+    return _ms(latency[stage]) if stage in latency else "–"
 
 
 def _recall(r: dict[str, Any]) -> str:
@@ -199,11 +209,13 @@ How to read it:
   warm start, search, memory and latency do not depend on the vectors' values.
   Figures marked `~…*` are extrapolated: measured time minus the stand-in's embedding
   time plus the embedded passages at the real model's rate.
-* Question latency uses the real model for the query. `search` is `search.rank`
-  (BM25, dense candidates, sentence re-scoring); `format` is the rest of
-  `Engine.answer` (confidence, excerpts, links). The first question after start-up is
-  reported separately; sentence units are stored in the snapshot, so it builds nothing
-  and pays only first page reads and the encoder's first call.
+* Question latency uses the real model for the query. `encode` is the query's
+  embedding by the engine's model; the stages between it and `total` are the ones
+  `Engine.answer` reports in `Answer.timings_ms` when handed that vector (an older
+  engine reported one `search` stage for all of ranking, excerpts and confidence). The
+  first question after start-up is reported separately; sentence units are stored in the
+  snapshot, so it builds nothing and pays only first page reads and the encoder's first
+  call.
 * Above `approximate_index_min_passages` (100 000) dense candidates come from the
   usearch HNSW graph (int8, connectivity 32, 256 rows re-scored exactly); recall@10 is
   against brute force, on the dev questions' real vectors plus 100 perturbed passage
@@ -212,8 +224,8 @@ How to read it:
   space: the hardest case an HNSW graph meets, reported separately ("questions").
   Dense, BM25 and recall are measured in a process of their own (brute force reads
   every vector), after the serving process.
-* Batched: 32 concurrent questions with `bot.embedding.batching.QueryBatcher` (one encoder call),
-  then search in worker threads; sequential: 32 calls of `Engine.answer`.
+* Batched: 32 concurrent questions through `Engine.ask`, as the bot asks them (one shared
+  encoder call, then search in worker threads); sequential: 32 calls of `Engine.answer`.
 * Baselines: the naive bot embeds every passage at start-up and answers with
   `sentence_transformers.util.semantic_search` over a torch tensor (its start-up is
   extrapolated where marked); the BM25-only bot analyses every passage with Sudachi and

@@ -21,7 +21,6 @@ from bench.report import write_report
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "bench" / "out"
-MODEL = "embedded:multilingual-e5-small@1"
 
 
 def phase(name: str, args: dict[str, Any], timeout: int = 900) -> dict[str, Any]:
@@ -47,11 +46,12 @@ def measure(n: int, rate: dict[str, Any], ann_min: int, questions: int) -> dict[
         synthetic.generate(corpus, n)
     real = n <= 5
     args = {"corpus": str(corpus), "cache": str(cache), "n": n, "ann_min": ann_min,
-            "model": MODEL, "dimension": 384, "real": real, "questions": questions,
+            "model": rate["model"], "dimension": rate["dimension"], "real": real,
+            "questions": questions,
             "naive_rate": rate["naive_passages_per_s"], "analyse_limit": 20_000}  # fmt: skip
     print(f"N = {n}", flush=True)
-    result = {"n": n, "cold": phase("cold", args), "serve": phase("serve", args)}
-    result["serve"].update(phase("dense", args))
+    cold, serve = phase("cold", args), phase("serve", args)
+    result: dict[str, Any] = {"n": n, "cold": cold, "serve": serve | phase("dense", args)}
     result["naive"] = phase("naive", args)
     result["bm25"] = phase("bm25", args)
     if n >= 100:

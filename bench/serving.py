@@ -1,127 +1,75 @@
-"""Question latency by stage, throughput under 32 concurrent questions, ANN recall."""
+"""Question latency by stage, throughput under 32 concurrent questions, ANN recall.
+
+Everything goes through the engine's public API, as the bot and the CLI call it: the
+query is embedded with the engine's own embedder (the `encode` stage), then
+`Engine.answer` is handed that vector and reports its own stages in
+`Answer.timings_ms`; each of those becomes a row of the table.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import inspect
-import json
 import time
-from collections.abc import Sequence
+from collections import defaultdict
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
-from bot.embedding.batching import QueryBatcher
+from bench.common import SITE, TIMEZONE, percentiles_ms, questions
+from bot.embedding.models import Embedder
 from bot.index import ann
 from bot.index.analysis import JapaneseAnalyzer
 from bot.index.refresh import CorpusSpec
 from bot.index.snapshot import Index
-from bot.retrieval import engine as pipeline
-from bot.retrieval import search
 from bot.retrieval.engine import Engine, EngineConfig
+from bot.retrieval.query import clean_question
 
-ROOT = Path(__file__).resolve().parents[1]
-DEV = ROOT.parent / "shared" / "eval" / "dev_questions.jsonl"
-FALLBACK = ROOT / "tests" / "data" / "questions.jsonl"
+ENCODE = "encode"
+TOTAL = "total"
+# With the vector handed in, the engine's own embedding stage is empty: `encode` replaces it.
+ENGINE_ENCODE_STAGES = frozenset({"embed", "encode"})
 
-
-def questions() -> list[str]:
-    path = DEV if DEV.is_file() else FALLBACK
-    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
-    return [str(r["question"]) for r in rows]
+Item = TypeVar("Item")
 
 
-def wire_ann() -> bool:
-    """Route search's dense candidates through bot.index.ann if search.py does not yet."""
-    if "ann" in inspect.getsource(search.dense_candidates):
-        return False
-
-    def dense(
-        index: Index, query_vector: np.ndarray, mask: np.ndarray | None, n: int
-    ) -> np.ndarray:
-        return ann.dense_candidates(index, query_vector, n, mask)[0]
-
-    search.dense_candidates = dense
-    return True
-
-
-class Timed:
-    """Wraps the embedder (and the vectors it was handed) to time each stage."""
-
-    def __init__(self, inner: Any) -> None:
-        self.inner = inner
-        self.seconds = 0.0
-        self.ready: dict[str, np.ndarray] = {}
-
-    @property
-    def name(self) -> str:
-        return str(self.inner.name)
-
-    @property
-    def dimension(self) -> int:
-        return int(self.inner.dimension)
-
-    def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
-        return np.asarray(self.inner.embed_documents(texts))
-
-    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
-        if all(t in self.ready for t in texts):  # encoded by the batcher already
-            return np.stack([self.ready.pop(t) for t in texts])
-        started = time.perf_counter()
-        out = np.asarray(self.inner.embed_queries(texts))
-        self.seconds += time.perf_counter() - started
-        return out
-
-
-def _time_rank(timer: dict[str, float]) -> None:
-    original = getattr(pipeline, "rank")  # noqa: B009 - patched below, as Engine.answer calls it
-
-    def rank(*args: Any, **kwargs: Any) -> Any:
-        started = time.perf_counter()
-        try:
-            return original(*args, **kwargs)
-        finally:
-            timer["rank"] += time.perf_counter() - started
-
-    setattr(pipeline, "rank", rank)  # noqa: B010
-
-
-def _percentiles(values: list[float]) -> dict[str, float]:
-    array = np.asarray(values) * 1000
-    return {f"p{p}": float(np.percentile(array, p)) for p in (50, 95, 99)}
-
-
-def serve(args: dict[str, Any], embedder: Any, index: Index) -> dict[str, Any]:
-    patched = wire_ann()
-    timed = Timed(embedder)
-    spec = CorpusSpec(Path(args["corpus"]), "http://localhost:4000", "Asia/Tokyo")
-    engine = Engine(EngineConfig(spec, Path(args["cache"])), timed, index)
+def serve(args: dict[str, Any], embedder: Embedder, index: Index) -> dict[str, Any]:
+    """Latency of each stage over `questions` questions, after a separately timed first."""
+    spec = CorpusSpec(Path(args["corpus"]), SITE, TIMEZONE)
+    engine = Engine(EngineConfig(spec, Path(args["cache"])), embedder, index)
     texts = questions()
-    timer = {"rank": 0.0}
-    _time_rank(timer)
-    started = time.perf_counter()
-    engine.answer(texts[0])
-    first = time.perf_counter() - started
-    stages: dict[str, list[float]] = {"embed": [], "search": [], "format": [], "total": []}
+    first = timed_answer(engine, texts[0])[TOTAL]
+    stages: dict[str, list[float]] = defaultdict(list)
     for i in range(args.get("questions", 120)):
-        timed.seconds, timer["rank"] = 0.0, 0.0
-        started = time.perf_counter()
-        engine.answer(texts[i % len(texts)])
-        total = time.perf_counter() - started
-        stages["embed"].append(timed.seconds)
-        stages["search"].append(timer["rank"])
-        stages["format"].append(total - timed.seconds - timer["rank"])
-        stages["total"].append(total)
+        for stage, seconds in timed_answer(engine, texts[i % len(texts)]).items():
+            stages[stage].append(seconds)
     return {
-        "ann_wired_by_bench": patched,
         "first_question_s": first,
-        "latency_ms": {k: _percentiles(v) for k, v in stages.items()},
-        **_throughput(engine, timed, texts),
+        "latency_ms": {stage: percentiles_ms(seconds) for stage, seconds in stages.items()},
+        **_throughput(engine, texts),
     }
 
 
-def components(index: Index, embedder: Any, analyzer: JapaneseAnalyzer) -> dict[str, Any]:
+def timed_answer(engine: Engine, text: str) -> dict[str, float]:
+    """Seconds per stage of one question: `encode`, the engine's own stages, and `total`."""
+    started = time.perf_counter()
+    query = clean_question(text, engine.config.max_question_chars)
+    vector = engine.embedder.embed_queries([query.text])[0] if not query.empty else None
+    encoded = time.perf_counter()
+    answer = engine.answer(text, query_vector=vector)
+    finished = time.perf_counter()
+    stages = {ENCODE: encoded - started}
+    stages |= {
+        stage: ms / 1000
+        for stage, ms in answer.timings_ms.items()
+        if stage not in ENGINE_ENCODE_STAGES
+    }
+    stages[TOTAL] = finished - started
+    return stages
+
+
+def components(index: Index, embedder: Embedder, analyzer: JapaneseAnalyzer) -> dict[str, Any]:
     """Dense (exact and approximate), BM25 and recall@10 of the approximate path.
 
     Run in a process of its own: brute force reads every passage vector, which would
@@ -132,13 +80,14 @@ def components(index: Index, embedder: Any, analyzer: JapaneseAnalyzer) -> dict[
     terms = [analyzer.terms(t) for t in texts]
     rng = np.random.default_rng(3)
     rows = rng.choice(len(index.vectors), min(100, len(index.vectors)), replace=False)
-    noisy = np.asarray(index.vectors[rows]) + 0.02 * rng.standard_normal((len(rows), 384))
+    noise = 0.02 * rng.standard_normal((len(rows), embedder.dimension))
+    noisy = np.asarray(index.vectors[rows]) + noise
     perturbed = (noisy / np.linalg.norm(noisy, axis=1, keepdims=True)).astype(np.float32)
     probes = np.concatenate([vectors, perturbed])
     return {
-        "exact_dense_ms": _mean_ms(lambda q: index.vectors @ q, vectors),
-        "ann_dense_ms": _mean_ms(lambda q: ann.dense_candidates(index, q, 128), vectors),
-        "bm25_ms": _mean_ms(lambda t: index.lexical.scores(t), terms),
+        "exact_dense_ms": _mean_ms(lambda q: index.vectors @ q, list(vectors)),
+        "ann_dense_ms": _mean_ms(lambda q: ann.dense_candidates(index, q, 128), list(vectors)),
+        "bm25_ms": _mean_ms(index.lexical.scores, terms),
         "recall_at_10": ann.recall_at(index, probes, 10),
         "recall_questions": ann.recall_at(index, vectors, 10),
         "recall_perturbed": ann.recall_at(index, perturbed, 10),
@@ -146,7 +95,7 @@ def components(index: Index, embedder: Any, analyzer: JapaneseAnalyzer) -> dict[
     }
 
 
-def _mean_ms(call: Any, items: Any, repeat: int = 5) -> float:
+def _mean_ms(call: Callable[[Item], object], items: Sequence[Item], repeat: int = 5) -> float:
     started = time.perf_counter()
     for _ in range(repeat):
         for item in items:
@@ -154,13 +103,14 @@ def _mean_ms(call: Any, items: Any, repeat: int = 5) -> float:
     return (time.perf_counter() - started) / (repeat * len(items)) * 1000
 
 
-def _throughput(engine: Engine, timed: Timed, texts: list[str]) -> dict[str, Any]:
+def _throughput(engine: Engine, texts: list[str]) -> dict[str, Any]:
+    """32 questions one after another, then the same 32 at once."""
     batch = [f"{texts[i % len(texts)]} ({i})" for i in range(32)]
     started = time.perf_counter()
     for text in batch:
         engine.answer(text)
     sequential = time.perf_counter() - started
-    concurrent = asyncio.run(_concurrent(engine, timed, batch))
+    concurrent = asyncio.run(_concurrent(engine, batch))
     return {
         "sequential_32_s": sequential,
         "concurrent_32_s": concurrent,
@@ -168,14 +118,8 @@ def _throughput(engine: Engine, timed: Timed, texts: list[str]) -> dict[str, Any
     }
 
 
-async def _concurrent(engine: Engine, timed: Timed, batch: list[str]) -> float:
-    """32 questions at once: one batched encoder call, then search in worker threads."""
-    batcher = QueryBatcher(timed.inner, max_batch=32, max_wait_ms=3)
-
-    async def ask(text: str) -> None:
-        timed.ready[text] = await batcher.embed(text)
-        await asyncio.to_thread(engine.answer, text)
-
+async def _concurrent(engine: Engine, batch: list[str]) -> float:
+    """`Engine.ask` as the bot calls it: one shared encoder call, search in worker threads."""
     started = time.perf_counter()
-    await asyncio.gather(*(ask(t) for t in batch))
+    await asyncio.gather(*(engine.ask(text) for text in batch))
     return time.perf_counter() - started

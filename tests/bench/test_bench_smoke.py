@@ -1,4 +1,5 @@
-"""The benchmark's approximate path on a small synthetic blog (no timings asserted)."""
+"""The benchmark's approximate path on a small synthetic blog, its serving measurement and
+its report (no timings asserted)."""
 
 from __future__ import annotations
 
@@ -7,10 +8,11 @@ from pathlib import Path
 import numpy as np
 
 from bench import corpus as synthetic
+from bench import report, serving
 from bot.index import ann
 from bot.index.analysis import JapaneseAnalyzer
 from bot.index.refresh import CorpusSpec, refresh
-from tests.conftest import SITE_URL
+from tests.conftest import SAMPLE_CORPUS, SITE_URL
 from tests.fakes import StandInEmbedder
 
 
@@ -54,3 +56,30 @@ def test_edit_reembeds_only_the_edited_articles(tmp_path: Path) -> None:
     assert len(report.changed) == 1
     assert 0 < report.embedded < 10
     assert len(second.passages) > len(first.passages)
+
+
+def test_serving_times_each_stage_through_the_public_engine(tmp_path: Path) -> None:
+    """`serve` on the sample corpus times encode, the engine's stages and total; throughput."""
+    spec = CorpusSpec(SAMPLE_CORPUS, SITE_URL, "Asia/Tokyo")
+    embedder = StandInEmbedder()
+    index, _ = refresh(spec, embedder, JapaneseAnalyzer(), tmp_path / "cache")
+    args = {"corpus": str(SAMPLE_CORPUS), "cache": str(tmp_path / "cache"), "questions": 4}
+    embedder.calls = 0
+    out = serving.serve(args, embedder, index)
+    stages = list(out["latency_ms"])
+    assert stages[0] == "encode" and stages[-1] == "total" and len(stages) > 2
+    assert out["latency_ms"]["total"]["p50"] >= out["latency_ms"]["encode"]["p50"] > 0
+    assert embedder.calls == 1 + 4 + 32 + 32  # the engine never embedded a question twice
+    assert out["concurrent_32_s"] > 0 and out["throughput_gain"] > 0
+
+
+def test_report_lists_the_stages_the_runs_timed() -> None:
+    """The table has one latency row per stage timed, old runs' stages included."""
+    latency = {"p50": 1.0, "p95": 2.0, "p99": 3.0}
+    new = {"n": 5, "serve": {"latency_ms": dict.fromkeys(["encode", "rank", "total"], latency)}}
+    old = {"n": 9, "serve": {"latency_ms": dict.fromkeys(["embed", "search", "total"], latency)}}
+    assert report.stages_timed([new, old]) == ["encode", "rank", "total", "embed", "search"]
+    assert (
+        report.stage_cell(old, "rank") == "–"
+        and report.stage_cell(new, "rank") == "1.0 / 2.0 / 3.0"
+    )
