@@ -17,6 +17,8 @@ import numpy as np
 
 from bot.corpus.passages import join_sentences
 from bot.index.analysis import JapaneseAnalyzer
+from bot.index.snapshot import Index
+from bot.retrieval.scoring import Hit
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +43,15 @@ def best_window(
         else:
             start -= 1
     return start, end, best
+
+
+def hit_excerpt(index: Index, hit: Hit, terms: Sequence[str], analyzer: JapaneseAnalyzer) -> str:
+    """The excerpt shown for one hit: its rare question terms weighted by their idf."""
+    known = [t for t in terms if index.lexical.document_frequency(t)]
+    weights = {t: index.lexical.idf(t) for t in known}
+    return make_excerpt(
+        hit.sentences, hit.sentence_scores, hit.best, set(terms), analyzer, term_weights=weights
+    )
 
 
 def make_excerpt(

@@ -1,0 +1,130 @@
+"""The evidence about one question that its tier is decided from, gathered before deciding.
+
+For a question this ranks the hits, cuts their excerpts and measures the question as a
+whole: how well its best sentence matches, which of its names the blog never uses, and
+whether the date, price or number it asks for is stated by any excerpt about it.
+`eval --calibrate` fits the confidence model on exactly this evidence.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from bot.index.analysis import JapaneseAnalyzer
+from bot.index.snapshot import Index
+from bot.retrieval.confidence import AnswerType, missing_answer_type
+from bot.retrieval.excerpts import hit_excerpt
+from bot.retrieval.query import Query, name_words
+from bot.retrieval.search import Filters, Hit, Mode, Signals, article_mask, rank, term_coverage
+from bot.retrieval.timing import Stopwatch
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Assessment:
+    """The evidence a tier is decided from; `eval --calibrate` fits the model on it."""
+
+    hits: list[Hit]
+    signals: Signals
+    excerpts: list[str]  # one per hit, as shown
+    missing_type: AnswerType | None  # asked for, but stated by no excerpt about the question
+
+
+class Assessor:
+    """Gathers a question's evidence against whichever index it is handed."""
+
+    def __init__(self, analyzer: JapaneseAnalyzer) -> None:
+        self.analyzer = analyzer
+        self.names = AbsentNames(analyzer)
+
+    def assess(
+        self,
+        index: Index,
+        query: Query,
+        vector: np.ndarray,
+        k: int,
+        filters: Filters | None,
+        mode: Mode,
+        watch: Stopwatch,
+    ) -> Assessment:
+        """Rank, cut excerpts, then measure the question; each part is a lap of `watch`."""
+        terms = self.analyzer.terms(query.text)
+        hits = rank(index, vector, terms, k, mode, article_mask(index, filters))
+        watch.lap("search")
+        excerpts = [hit_excerpt(index, hit, terms, self.analyzer) for hit in hits]
+        watch.lap("excerpts")
+        absent = self.names.absent(index, query)
+        signals = question_signals(index, hits, terms, query.language, absent)
+        missing = missing_type_about(self.analyzer, query, excerpts)
+        watch.lap("confidence")
+        return Assessment(hits, signals, excerpts, missing)
+
+
+class AbsentNames:
+    """Names in a question that no passage, title, category or tag of the blog uses.
+
+    Such a question cannot be answered by the blog, whatever the cosines say. The terms of
+    titles, categories and tags are analysed once per index version and kept.
+    """
+
+    def __init__(self, analyzer: JapaneseAnalyzer) -> None:
+        self.analyzer = analyzer
+        # one tuple, replaced whole, so a reader in another thread never sees half of it
+        self._titles: tuple[str, frozenset[str]] = ("", frozenset())
+
+    def absent(self, index: Index, query: Query) -> list[str]:
+        vocabulary = self._title_vocabulary(index)
+        absent = []
+        for word in name_words(query.text, query.language):
+            found = self.analyzer.terms(word)
+            unknown = found and index.lexical.document_frequency(found[0]) == 0
+            if unknown and found[0] not in vocabulary:
+                absent.append(word)
+        return absent
+
+    def _title_vocabulary(self, index: Index) -> frozenset[str]:
+        """Terms of titles, categories and tags: a name may appear only there ("$50B")."""
+        if self._titles[0] != index.version:
+            texts = [" ".join([a.title, *a.categories, *a.tags]) for a in index.articles.values()]
+            terms = frozenset(t for x in texts for t in self.analyzer.terms(x))
+            self._titles = (index.version, terms)
+        return self._titles[1]
+
+
+def missing_type_about(
+    analyzer: JapaneseAnalyzer, query: Query, excerpts: Sequence[str]
+) -> AnswerType | None:
+    """The date, price or number asked for when no excerpt about the question states it.
+
+    An excerpt counts only if it holds every name of the question: "昨年リリースされた
+    Llama 3" does not say when Llama 4 comes out.
+    """
+    names = {t for w in name_words(query.text, query.language) for t in analyzer.terms(w)}
+    about = [e for e in excerpts if names <= set(analyzer.terms(e.replace("**", "")))]
+    return missing_answer_type(query.text, query.language, about)
+
+
+def question_signals(
+    index: Index,
+    hits: list[Hit],
+    terms: Sequence[str],
+    language: str = "ja",
+    absent_names: Sequence[str] = (),
+) -> Signals:
+    """Evidence about the question as a whole, beyond its best cosine."""
+    if not hits:
+        return Signals(0.0, 0.0, 0.0, language == "en", tuple(absent_names), 0.0)
+    margin = hits[0].relevance - hits[1].relevance if len(hits) > 1 else 0.0
+    return Signals(
+        relevance=hits[0].relevance,
+        top_sentence=hits[0].sentence,
+        term_coverage=term_coverage(index, terms),
+        english=language == "en",
+        absent_names=tuple(absent_names),
+        margin=margin,
+    )
