@@ -25,6 +25,7 @@ async def delete_older_than(conn: aiosqlite.Connection, cutoff: str) -> int:
             (f"DELETE FROM feedback WHERE question_id IN ({OLD_QUESTIONS})", cutoff),
             (f"DELETE FROM results WHERE question_id IN ({OLD_QUESTIONS})", cutoff),
             ("DELETE FROM questions WHERE asked_at < ?", cutoff),
+            ("DELETE FROM shares WHERE shared_at < ?", cutoff),
         ],
     )
 

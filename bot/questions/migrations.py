@@ -9,12 +9,17 @@ rather than half-understood.
 
 from __future__ import annotations
 
+import logging
+import os
 import sqlite3
+import stat
 from pathlib import Path
 
 import aiosqlite
 
 from bot.questions.store import QuestionLogError, connect
+
+log = logging.getLogger(__name__)
 
 # asked_at / voted_at: UTC text, fixed width, e.g. 2024-05-01T00:30:00.000000Z.
 # guild_id / channel_id: Discord snowflakes as text. user_hash / voter_hash: HMAC hex.
@@ -51,7 +56,40 @@ CREATE TABLE feedback (
 CREATE INDEX feedback_voter_hash ON feedback (voter_hash);
 """
 
-MIGRATIONS: tuple[str, ...] = (SCHEMA_V1,)
+# One row per answer reposted with "share to channel": a second click finds it and does
+# nothing. No user column: it says which answer went public, never who clicked.
+SCHEMA_V2 = """
+CREATE TABLE shares (
+  question_id TEXT PRIMARY KEY,
+  shared_at TEXT NOT NULL
+);
+"""
+
+MIGRATIONS: tuple[str, ...] = (SCHEMA_V1, SCHEMA_V2)
+
+# SQLite result codes that say the file or its disk cannot be used right now, as opposed
+# to a file that is not ours or a broken migration: the log then keeps rows elsewhere.
+UNAVAILABLE_CODES = frozenset(
+    {
+        "SQLITE_BUSY",
+        "SQLITE_LOCKED",
+        "SQLITE_CANTOPEN",
+        "SQLITE_FULL",
+        "SQLITE_IOERR",
+        "SQLITE_READONLY",
+        "SQLITE_PERM",
+    }
+)
+PRIVATE_MODE = 0o600
+SIDE_FILES = ("", "-wal", "-shm", "-journal")
+
+
+class NewerSchema(QuestionLogError):
+    """The file was written by a newer bot; nothing here may touch it."""
+
+
+class DatabaseUnavailable(QuestionLogError):
+    """The file cannot be opened or written now (locked, disk full, unwritable folder)."""
 
 
 def schema_version() -> int:
@@ -62,7 +100,7 @@ def schema_version() -> int:
 def check_version(found: int, path: Path) -> None:
     """Refuse a file written by a newer bot: its rows may mean something we don't know."""
     if found > schema_version():
-        raise QuestionLogError(
+        raise NewerSchema(
             f"{path} was written by a newer version "
             f"(schema {found} > {schema_version()}); upgrade the bot"
         )
@@ -114,18 +152,51 @@ async def _apply(conn: aiosqlite.Connection, number: int) -> None:
 
 
 async def open_database(path: Path, busy_timeout_ms: int) -> aiosqlite.Connection:
-    """Connect and migrate; a newer schema or an unusable file is a QuestionLogError."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Connect and migrate; a newer schema or an unusable file is a QuestionLogError.
+
+    :class:`DatabaseUnavailable` means the disk or a lock is in the way (worth retrying);
+    any other QuestionLogError means the file itself is wrong.
+    """
     try:
+        await _create_private(path)
         conn = await connect(path, busy_timeout_ms=busy_timeout_ms)
-    except sqlite3.Error as exc:
-        raise QuestionLogError(f"cannot open {path}: {exc}") from exc
+    except (sqlite3.Error, OSError) as exc:
+        raise _classify(f"cannot open {path}: {exc}", exc) from exc
     try:
         await migrate(conn, path)
-    except sqlite3.Error as exc:
+        restrict_files(path)
+    except (sqlite3.Error, OSError) as exc:
         await conn.close()
-        raise QuestionLogError(f"cannot bring {path} up to date: {exc}") from exc
+        raise _classify(f"cannot bring {path} up to date: {exc}", exc) from exc
     except BaseException:
         await conn.close()
         raise
     return conn
+
+
+def _classify(message: str, exc: BaseException) -> QuestionLogError:
+    unavailable = isinstance(exc, OSError) or (
+        isinstance(exc, sqlite3.Error) and getattr(exc, "sqlite_errorname", "") in UNAVAILABLE_CODES
+    )
+    return DatabaseUnavailable(message) if unavailable else QuestionLogError(message)
+
+
+async def _create_private(path: Path) -> None:
+    """Create the file owner-only before SQLite does: SQLite gives ``-wal`` and ``-shm``
+    the database file's mode, so they are private too."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, PRIVATE_MODE)
+    os.close(fd)
+
+
+def restrict_files(path: Path) -> None:
+    """Make the database and its side files 0600: they hold every reader's questions."""
+    for suffix in SIDE_FILES:
+        side = path.with_name(path.name + suffix)
+        try:
+            mode = stat.S_IMODE(side.stat().st_mode)
+        except FileNotFoundError:
+            continue
+        if mode & 0o077:
+            log.warning("question log: %s was readable by others; restricting it to 0600", side)
+            side.chmod(PRIVATE_MODE)

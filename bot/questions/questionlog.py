@@ -4,6 +4,13 @@
 coroutine (:mod:`bot.questions.writer`) drains it, retrying through outages and spilling to
 a file past the queue's limit, so nothing is lost while the process lives. Votes go
 through the same queue, after the question they are about.
+
+A process can still be killed with rows queued, so a caller about to show an answer uses
+:meth:`QuestionLog.record_durably`: it returns once the question is in the database or,
+after a short wait, appended and fsync'ed to the spill file, which the next start imports
+(question ids are unique, so a row both written and spilled is stored once). Nothing
+here raises to a caller because the disk or the database failed: an answer is always
+shown, and a question that could be kept nowhere is logged as lost.
 """
 
 from __future__ import annotations
@@ -12,15 +19,22 @@ import asyncio
 import logging
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Literal
+
+import aiosqlite
 
 from bot.questions import spill
 from bot.questions.maintenance import belongs_to, delete_older_than, delete_user
-from bot.questions.migrations import open_database
+from bot.questions.migrations import DatabaseUnavailable, open_database
 from bot.questions.queue import Entry, RowQueue
 from bot.questions.store import QuestionLogError, QuestionRecord, QuestionRow, VoteRow, format_time
 from bot.questions.writer import Writer
 
 log = logging.getLogger(__name__)
+
+DURABLE_WAIT_S = 0.5
+Kept = Literal["stored", "spilled", "lost"]
+CLAIM_SHARE = "INSERT INTO shares (question_id, shared_at) VALUES (?, ?) ON CONFLICT DO NOTHING"
 
 
 class QuestionLog:
@@ -41,9 +55,13 @@ class QuestionLog:
         retry_initial_s: float = 0.2,
         retry_max_s: float = 30.0,
     ) -> QuestionLog:
-        """Open (creating or migrating) the log and write back a previous run's spill."""
+        """Open (creating or migrating) the log and write back a previous run's spill.
+
+        A database that cannot be opened now (locked, disk full, unwritable) is not an
+        error: rows wait and spill as during any outage. A file from a newer bot is.
+        """
         queue = RowQueue(queue_max)
-        conn = await open_database(path, busy_timeout_ms)
+        conn = await _open_or_wait(path, busy_timeout_ms)
         writer = Writer(
             path,
             conn,
@@ -79,14 +97,64 @@ class QuestionLog:
         return self._writer.failed_attempts
 
     def record(self, record: QuestionRecord) -> None:
-        """Queue a question for writing; never blocks, never awaits."""
+        """Queue a question for writing; never blocks, never awaits, never raises."""
         row = QuestionRow.from_record(record)
         if self._closed:  # a late reply during shutdown: keep it for the next start
             log.warning("question log: recorded after close; appending to the spill file")
-            spill.append(self._writer.spill_file, [row])
+            self._spill_now(row)
             return
         self._queue.put(Entry(row))
         self._writer.wake()
+
+    async def record_durably(self, record: QuestionRecord, wait_s: float = DURABLE_WAIT_S) -> Kept:
+        """Record a question and return once a ``kill -9`` can no longer lose it.
+
+        ``stored``: in the database (or spilled by the writer) within ``wait_s``;
+        ``spilled``: appended and fsync'ed to the spill file after that wait (the queued
+        row is still written later; the import ignores the copy); ``lost``: neither the
+        database nor the disk took it, said in the log. Never raises for a failed write.
+        """
+        row = QuestionRow.from_record(record)
+        if self._closed:
+            return await asyncio.to_thread(self._spill_now, row)
+        entry = Entry(row)
+        self._queue.put(entry)
+        self._writer.wake()
+        try:
+            await asyncio.wait_for(asyncio.shield(entry.waiter()), wait_s)
+        except TimeoutError:
+            pass
+        except QuestionLogError:
+            pass  # the writer could not keep it either; one more try below
+        else:
+            return "lost" if entry.rejected else "stored"
+        return await asyncio.to_thread(self._spill_now, row)
+
+    def _spill_now(self, row: QuestionRow) -> Kept:
+        try:
+            spill.append(self._writer.spill_file, [row])
+        except OSError as exc:
+            log.error(
+                "question log: question %s lost: cannot write %s (%s)",
+                row.id,
+                self._writer.spill_file,
+                exc,
+            )
+            return "lost"
+        return "spilled"
+
+    async def claim_share(self, question_id: str) -> bool:
+        """True the first time an answer is shared, False ever after (across restarts).
+
+        Raises QuestionLogError when the database cannot say: sharing then waits.
+        """
+        self._check_open()
+        now = format_time(datetime.now(UTC))
+        async with (
+            self._writer.connection() as conn,
+            conn.execute(CLAIM_SHARE, (question_id, now)) as cursor,
+        ):
+            return cursor.rowcount == 1
 
     async def vote(
         self, question_id: str, voter_hash: str, vote: int, reason: str | None = None
@@ -152,3 +220,12 @@ class QuestionLog:
     def _check_open(self) -> None:
         if self._closed:
             raise QuestionLogError("the question log is closed")
+
+
+async def _open_or_wait(path: Path, busy_timeout_ms: int) -> aiosqlite.Connection | None:
+    """The connection, or None (with a warning) while the database cannot be used."""
+    try:
+        return await open_database(path, busy_timeout_ms)
+    except DatabaseUnavailable as exc:
+        log.warning("question log: %s; questions wait and spill until it can be written", exc)
+        return None

@@ -37,7 +37,7 @@ class Writer:
     def __init__(
         self,
         path: Path,
-        conn: aiosqlite.Connection,
+        conn: aiosqlite.Connection | None,
         queue: RowQueue,
         *,
         busy_timeout_ms: int,
@@ -210,9 +210,22 @@ class Writer:
         self._queue.unspill(entries)  # the database may come back before the disk does
 
     async def import_spill(self) -> None:
-        """Write back rows spilled by a previous run, then remove their file."""
-        for part in await asyncio.to_thread(spill.claim, self.spill_file):
-            rows = await asyncio.to_thread(spill.read, part)
+        """Write back rows spilled by a previous run, then remove their file.
+
+        A spill file that cannot be read now stays for the next start; it never stops
+        this one.
+        """
+        try:
+            parts = await asyncio.to_thread(spill.claim, self.spill_file)
+        except OSError as exc:
+            log.warning("question log: cannot claim %s (%s); not imported", self.spill_file, exc)
+            return
+        for part in parts:
+            try:
+                rows = await asyncio.to_thread(spill.read, part)
+            except OSError as exc:
+                log.warning("question log: cannot read %s (%s); kept for next start", part, exc)
+                continue
             try:
                 async with self._db_lock:
                     outcomes = await write_rows(await self._connection(), rows)

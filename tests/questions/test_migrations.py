@@ -19,6 +19,7 @@ SCHEMA = {
         "question_id", "rank", "source", "title", "url", "passage_id", "heading", "score",
     ],
     "feedback": ["question_id", "voter_hash", "vote", "reason", "voted_at"],
+    "shares": ["question_id", "shared_at"],
 }  # fmt: skip
 
 
@@ -27,19 +28,19 @@ def user_version(path: Path) -> int:
 
 
 async def test_new_file_has_the_documented_schema(db_path: Path) -> None:
-    """A fresh log has exactly the v1 tables and columns other modules rely on, in WAL mode."""
+    """A fresh log has exactly the tables and columns other modules rely on, in WAL mode."""
     log = await QuestionLog.open(db_path)
     await log.close()
     for table, columns in SCHEMA.items():
         assert [r[1] for r in rows(db_path, f"PRAGMA table_info({table})")] == columns
-    assert user_version(db_path) == len(migrations.MIGRATIONS) == 1
+    assert user_version(db_path) == len(migrations.MIGRATIONS) == 2
     assert rows(db_path, "PRAGMA journal_mode") == [("wal",)]
 
 
 async def test_newer_schema_is_refused(db_path: Path) -> None:
     """A file written by a newer bot is refused with a clear message and left untouched."""
     make_file(db_path, "CREATE TABLE questions (id TEXT);", 5)
-    message = f"{db_path} was written by a newer version (schema 5 > 1); upgrade the bot"
+    message = f"{db_path} was written by a newer version (schema 5 > 2); upgrade the bot"
     with pytest.raises(QuestionLogError) as caught:
         await QuestionLog.open(db_path)
     assert str(caught.value) == message
@@ -55,7 +56,7 @@ async def test_version_0_file_is_migrated(db_path: Path, kind: str) -> None:
         make_file(db_path, "CREATE TABLE notes (body TEXT); INSERT INTO notes VALUES ('keep');", 0)
     log = await QuestionLog.open(db_path)
     await log.close()
-    assert user_version(db_path) == 1
+    assert user_version(db_path) == 2
     assert rows(db_path, "SELECT count(*) FROM questions") == [(0,)]
     if kind == "unrelated tables":
         assert rows(db_path, "SELECT body FROM notes") == [("keep",)]
@@ -64,7 +65,7 @@ async def test_version_0_file_is_migrated(db_path: Path, kind: str) -> None:
 async def test_older_file_is_migrated_keeping_rows(
     db_path: Path, make_record: MakeRecord, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A v1 file with rows is brought to a (hypothetical) v2 by the appended script."""
+    """A file with rows is brought to a (hypothetical) next version by the appended script."""
     log = await QuestionLog.open(db_path)
     log.record(make_record(id="kept"))
     await log.close()
@@ -75,7 +76,7 @@ async def test_older_file_is_migrated_keeping_rows(
     monkeypatch.setattr(migrations, "MIGRATIONS", (*migrations.MIGRATIONS, v2))
     log = await QuestionLog.open(db_path)
     await log.close()
-    assert user_version(db_path) == 2
+    assert user_version(db_path) == 3
     assert rows(db_path, "SELECT id, thread_id FROM questions") == [("kept", None)]
 
 
@@ -87,7 +88,7 @@ async def test_failed_migration_rolls_back(db_path: Path, monkeypatch: pytest.Mo
     monkeypatch.setattr(migrations, "MIGRATIONS", (*migrations.MIGRATIONS, broken))
     with pytest.raises(QuestionLogError, match=r"cannot bring .* up to date"):
         await QuestionLog.open(db_path)
-    assert user_version(db_path) == 1
+    assert user_version(db_path) == 2
     assert rows(db_path, "SELECT name FROM sqlite_master WHERE name = 'extra'") == []
 
 
@@ -103,3 +104,19 @@ def test_split_statements_keeps_trigger_bodies_whole() -> None:
     statements = migrations.split_statements(script)
     assert len(statements) == 2
     assert statements[1].startswith("CREATE TRIGGER") and statements[1].endswith("END;")
+
+
+async def test_a_version_1_file_gains_the_shares_table(db_path: Path) -> None:
+    """A file from before "share once" is migrated in place, its questions kept."""
+    make_file(db_path, migrations.SCHEMA_V1 + "INSERT INTO questions VALUES " + V1_ROW, 1)
+    log = await QuestionLog.open(db_path)
+    await log.close()
+    assert user_version(db_path) == 2
+    assert rows(db_path, "SELECT id FROM questions") == [("old",)]
+    assert rows(db_path, "SELECT count(*) FROM shares") == [(0,)]
+
+
+V1_ROW = (
+    "('old', '2024-05-01T00:00:00.000000Z', 'q', 'ja', 'cli', NULL, NULL, NULL, 'none', "
+    "0, 0.1, 1.0, 'v', 'm');"
+)
