@@ -181,6 +181,7 @@ def _render_body(
     if meta.get("render_with_liquid") is not False:
         page = {**meta, "url": url_path, "date": when, "categories": list(categories)}
         page["path"] = found.source
+        page["name"] = found.path.name
         body = liquid_render.render(
             body,
             page=page,

@@ -43,9 +43,7 @@ _HIGHLIGHT_CLOSE = re.compile(r"\{%-?[ \t]*endhighlight[ \t]*-?%\}")
 _COMMENT_BLOCK = re.compile(
     r"\{%-?\s*comment\s*-?%\}.{0,20000}?\{%-?\s*endcomment\s*-?%\}", re.DOTALL
 )
-_RAW_BLOCK = re.compile(
-    r"(\{%-?\s*raw\s*-?%\}.{0,200000}?\{%-?\s*endraw\s*-?%\})", re.DOTALL
-)
+_RAW_BLOCK = re.compile(r"(\{%-?\s*raw\s*-?%\}.{0,200000}?\{%-?\s*endraw\s*-?%\})", re.DOTALL)
 _RAW_MARK = re.compile(r"\{%-?\s*(?:end)?raw\s*-?%\}")
 _ANY_TAG = re.compile(r"\{%.{0,2000}?%\}|\{\{.{0,2000}?\}\}|\{%|\{\{", re.DOTALL)
 
@@ -157,7 +155,7 @@ def _value(context: RenderContext, text: str) -> object:
 
 
 def _environment() -> Environment:
-    env = _Limited(tolerance=Mode.LAX)
+    env = _Limited(tolerance=Mode.STRICT, strict_filters=False)
     for tag in (_LinkTag, _PostUrlTag, _IncludeTag):
         env.add_tag(tag)
     for name, func in _JEKYLL_FILTERS.items():
@@ -207,6 +205,10 @@ _JEKYLL_FILTERS: dict[str, Callable[..., Any]] = {
 }
 
 _ENV = _environment()
+_KNOWN_TAGS = frozenset(
+    {*_ENV.tags, *(f"end{name}" for name in _ENV.tags), "else", "elsif", "when", "raw", "endraw"}
+)
+_TAG_NAME = re.compile(r"\{%-?[ \t\n]*([A-Za-z_]\w*)[^%]{0,2000}?-?%\}")
 
 
 def render(
@@ -221,7 +223,7 @@ def render(
     """The text with its Liquid rendered; stripped of Liquid if rendering fails."""
     if "{{" not in text and "{%" not in text:
         return text
-    text = _highlight_as_fences(text)
+    text = _outside_raw(text, _highlight_as_fences, _without_unknown_tags)
     scope: dict[str, object] = {"page": page, "site": site, _LINKS_KEY: links}
     if includes is not None:
         scope[_INCLUDES_KEY] = includes
@@ -232,14 +234,29 @@ def render(
         return strip_liquid(text)
 
 
+def _without_unknown_tags(text: str) -> str:
+    """Tags of plugins this site uses but we do not have render as nothing (their blocks'
+    content stays), so one of them does not cost the whole file its Liquid."""
+
+    def keep_known(match: re.Match[str]) -> str:
+        return match.group(0) if match.group(1) in _KNOWN_TAGS else ""
+
+    return _TAG_NAME.sub(keep_known, text)
+
+
 def _highlight_as_fences(text: str) -> str:
-    """`{% highlight %}` blocks become fenced code, except where `{% raw %}` shows them."""
+    """`{% highlight %}` blocks become fenced code."""
     if "highlight" not in text:
         return text
+    return _HIGHLIGHT_CLOSE.sub("\n```\n", _HIGHLIGHT_OPEN.sub("\n```\n", text))
+
+
+def _outside_raw(text: str, *changes: Callable[[str], str]) -> str:
+    """Apply `changes` to the text outside `{% raw %}` blocks, which show Liquid as written."""
     pieces = _RAW_BLOCK.split(text)
-    for i in range(0, len(pieces), 2):  # odd pieces are raw blocks, kept as written
-        opened = _HIGHLIGHT_OPEN.sub("\n```\n", pieces[i])
-        pieces[i] = _HIGHLIGHT_CLOSE.sub("\n```\n", opened)
+    for i in range(0, len(pieces), 2):  # odd pieces are the raw blocks
+        for change in changes:
+            pieces[i] = change(pieces[i])
     return "".join(pieces)
 
 

@@ -147,6 +147,13 @@ def blocks(article: Article) -> Iterator[Block]:
             yield Block(current[0], current[1], tuple(sentences), section)
 
 
+def heading_anchors(article: Article) -> list[str]:
+    """The ids of the article's headings in order, as its HTML has them (none left out)."""
+    ids = HeadingIds()
+    anchors = (_anchor(ids, b) for b in _text_blocks(article) if b.is_heading)
+    return [anchor for anchor in anchors if anchor]
+
+
 def _text_blocks(article: Article) -> list[TextBlock]:
     if article.is_html:
         return list(html_blocks(article.body, 0))

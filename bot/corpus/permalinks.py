@@ -211,6 +211,8 @@ def absolute_url(site_url: str, baseurl: str, path: str, anchor: str | None = No
     site = urlsplit(site_url.rstrip("/"))
     scheme = site.scheme.lower()
     full_path = _normalize_path(site.path + _relative_path(baseurl, path))
+    if not path and not baseurl and site_url.endswith("/") and not full_path.endswith("/"):
+        full_path += "/"  # an article URL ending in "/" keeps it before its "#heading"
     if not full_path and scheme in _DEFAULT_PORTS:
         full_path = "/"
     return urlunsplit((scheme, _normalize_netloc(site), full_path, "", "")) + fragment

@@ -1,0 +1,199 @@
+"""Sites as they really are: pages, nested `_posts`, odd names and settings, hostile files.
+
+Each case here once ended `reindex` with a traceback or gave a wrong link; now a file
+either reads as Jekyll would serve it or is skipped with one line naming it.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from bot.corpus.articles import Article, Corpus, load_corpus
+from bot.corpus.passages import split_article
+from bot.corpus.permalinks import absolute_url
+from tests.conftest import SITE_URL
+
+ONE_MB_BUDGET_S = 60.0  # a guard against a hang, not a speed assertion (2 shared cores)
+
+
+def _write(root: Path, relative: str, text: str) -> Path:
+    path = root / relative
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def _page(title: str, body: str = "本文です。") -> str:
+    return f"---\ntitle: {title}\n---\n\n{body}\n"
+
+
+def _load(root: Path, timezone: str = "Asia/Tokyo") -> Corpus:
+    return load_corpus(root, SITE_URL, timezone)
+
+
+def _by_source(corpus: Corpus) -> dict[str, Article]:
+    return {a.source: a for a in corpus.articles}
+
+
+def test_pages_are_read_with_their_jekyll_urls(tmp_path: Path) -> None:
+    """index.md, about.md and ja/about/index.md are pages with Jekyll's URLs."""
+    _write(tmp_path, "_config.yml", "permalink: pretty\n")
+    for name in ("index.md", "about.md", "ja/about/index.md"):
+        _write(tmp_path, name, _page(name))
+    _write(tmp_path, "README.md", "# Read me\n\nNo front matter: a static file.\n")
+    articles = _by_source(_load(tmp_path))
+    assert {s: a.url for s, a in articles.items()} == {
+        "about.md": f"{SITE_URL}/about/",
+        "index.md": f"{SITE_URL}/",
+        "ja/about/index.md": f"{SITE_URL}/ja/about/",
+    }
+    assert {a.kind for a in articles.values()} == {"page"}
+
+
+def test_plain_folder_of_notes_reads_every_file(tmp_path: Path) -> None:
+    """A folder with only notes.md (no front matter) gives one article titled by its heading."""
+    _write(tmp_path, "notes.md", "# 覚え書き\n\n今日の学び。\n")
+    _write(tmp_path, "sub/untitled.md", "見出しのない文章。\n")
+    articles = _by_source(_load(tmp_path))
+    assert articles["notes.md"].title == "覚え書き"
+    assert articles["sub/untitled.md"].title == "untitled"
+
+
+def test_posts_under_a_language_folder_use_the_site_config(tmp_path: Path) -> None:
+    """ja/news/_posts with no root _posts: pretty links, UTC dates, folders as categories."""
+    _write(tmp_path, "_config.yml", "permalink: pretty\ntimezone: UTC\nurl: https://x.org\n")
+    front = "---\ntitle: t\ndate: 2024-12-25 00:30:00 +0900\n---\n\n"
+    _write(tmp_path, "ja/news/_posts/2024-12-25-ruby.md", front + "## 概要\n\n本文。\n")
+    [article] = _load(tmp_path).articles
+    assert article.url == "https://x.org/ja/news/2024/12/24/ruby/"
+    assert article.day == "2024-12-24" and article.categories == ("ja", "news")
+
+
+def test_heading_link_keeps_the_trailing_slash(tmp_path: Path) -> None:
+    """A pretty post URL keeps its "/" before the heading's "#id", as Jekyll serves it."""
+    _write(tmp_path, "_config.yml", "permalink: pretty\n")
+    _write(tmp_path, "_posts/2025-12-25-ruby-4.md", _page("t", "## Ruby Box\n\n本文です。"))
+    [article] = _load(tmp_path).articles
+    [passage] = split_article(article)
+    link = absolute_url(article.url, "", "", passage.anchor)
+    assert link == f"{SITE_URL}/2025/12/25/ruby-4/#ruby-box"
+
+
+def test_same_file_name_in_two_languages_gives_two_keys(tmp_path: Path) -> None:
+    """ja and en posts with one file name are two articles with different keys."""
+    for lang in ("ja", "en"):
+        _write(tmp_path, f"{lang}/news/_posts/2025-01-01-release.md", _page(lang))
+    keys = [a.key for a in _load(tmp_path).articles]
+    assert sorted(keys) == [
+        "en/news/_posts/2025-01-01-release.md",
+        "ja/news/_posts/2025-01-01-release.md",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("front", "reason"),
+    [
+        ("title: t\npermalink: /:foo/\n", "permalink"),
+        ("title: t\ndate: 0001-01-01T00:00:00+09:00\n", "date out of range"),
+        (
+            "title: &a [x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\n"
+            "c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: &d [*c, *c, *c, *c, *c, *c, *c, *c]\n"
+            "e: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d]\nf: [*e, *e, *e, *e, *e, *e, *e, *e]\n",
+            "aliases",
+        ),
+    ],
+)
+def test_hostile_front_matter_is_skipped_with_a_reason(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, front: str, reason: str
+) -> None:
+    """Unknown placeholders, impossible dates and alias bombs skip the file, naming it."""
+    _write(tmp_path, "_posts/2025-01-01-good.md", _page("good"))
+    _write(tmp_path, "_posts/2025-01-02-bad.md", f"---\n{front}---\n\n本文。\n")
+    with caplog.at_level(logging.WARNING):
+        corpus = _load(tmp_path)
+    assert [a.source for a in corpus.articles] == ["_posts/2025-01-01-good.md"]
+    [skipped] = corpus.skipped
+    assert skipped.source == "_posts/2025-01-02-bad.md" and reason in skipped.reason
+    assert sum("2025-01-02-bad.md" in r.getMessage() for r in caplog.records) == 1
+
+
+def test_deeply_nested_config_is_ignored_not_fatal(tmp_path: Path) -> None:
+    """A `_config.yml` nested thousands deep is ignored with a warning; posts still load."""
+    _write(tmp_path, "_config.yml", "a: " + "[" * 5000 + "]" * 5000 + "\n")
+    _write(tmp_path, "_posts/2025-01-01-good.md", _page("good"))
+    assert len(_load(tmp_path).articles) == 1
+
+
+@pytest.mark.skipif(os.name != "posix", reason="needs byte file names")
+def test_undecodable_file_name_is_skipped(tmp_path: Path) -> None:
+    """A file name that is not UTF-8 is skipped with one line; the rest loads."""
+    _write(tmp_path, "_posts/2025-01-01-good.md", _page("good"))
+    bad = os.path.join(os.fsencode(tmp_path / "_posts"), b"2025-01-02-\xff\xfe.md")
+    with open(bad, "wb") as handle:
+        handle.write(_page("bad").encode())
+    corpus = _load(tmp_path)
+    assert len(corpus.articles) == 1 and "not valid UTF-8" in corpus.skipped[0].reason
+
+
+def test_symlink_leading_outside_the_corpus_is_skipped(tmp_path: Path) -> None:
+    """A link to a file outside the corpus is never read; it is named as skipped."""
+    secret = _write(tmp_path / "outside", "secret.md", _page("secret", "秘密の文書。"))
+    root = tmp_path / "site"
+    _write(root, "_posts/2025-01-01-good.md", _page("good"))
+    (root / "_posts" / "2025-01-02-link.md").symlink_to(secret)
+    (root / "linked").symlink_to(secret.parent, target_is_directory=True)
+    corpus = _load(root)
+    assert [a.source for a in corpus.articles] == ["_posts/2025-01-01-good.md"]
+    assert {s.source for s in corpus.skipped} == {"_posts/2025-01-02-link.md", "linked"}
+
+
+def test_drafts_excluded_and_future_follow_the_config(tmp_path: Path) -> None:
+    """_drafts, `exclude:` and future posts are left out unless the config says otherwise."""
+    _write(tmp_path, "_config.yml", "exclude: [private]\nfuture: true\n")
+    _write(tmp_path, "_drafts/draft.md", _page("draft"))
+    _write(tmp_path, "private/_posts/2025-01-01-hidden.md", _page("hidden"))
+    _write(tmp_path, "_posts/2099-01-01-future.md", _page("future"))
+    assert [a.source for a in _load(tmp_path).articles] == ["_posts/2099-01-01-future.md"]
+
+
+def test_front_matter_defaults_apply_by_path_and_type(tmp_path: Path) -> None:
+    """`defaults:` can set a permalink for posts under one folder."""
+    config = (
+        "defaults:\n  - scope: {path: 'ja', type: posts}\n    values: {permalink: /j/:title/}\n"
+    )
+    _write(tmp_path, "_config.yml", config)
+    _write(tmp_path, "ja/_posts/2025-01-01-a.md", _page("a"))
+    _write(tmp_path, "_posts/2025-01-01-b.md", _page("b"))
+    urls = sorted(a.url for a in _load(tmp_path).articles)
+    assert urls == [f"{SITE_URL}/2025/01/01/b.html", f"{SITE_URL}/j/a/"]
+
+
+def test_one_megabyte_single_line_reads_and_splits(tmp_path: Path) -> None:
+    """A 1 MB article on one line (prose with links and emphasis) loads and splits."""
+    unit = "長い一行の記事です。[リンク](https://example.com/a_b)と**強調**と`code`もある。"
+    line = unit * (1_000_000 // len(unit.encode()) + 1)
+    _write(tmp_path, "_posts/2025-01-01-long.md", _page("long", line))
+    done: list[int] = []
+
+    def work() -> None:
+        [article] = _load(tmp_path).articles
+        done.append(len(split_article(article)))
+
+    worker = threading.Thread(target=work, daemon=True)
+    worker.start()
+    worker.join(ONE_MB_BUDGET_S)
+    assert done and done[0] > 100
+
+
+def test_site_config_date_is_today_when_from_mtime(tmp_path: Path) -> None:
+    """A dateless page takes its modification time, so it is never 'in the future'."""
+    _write(tmp_path, "_config.yml", "title: x\n")
+    _write(tmp_path, "about.md", _page("about"))
+    [article] = _load(tmp_path).articles
+    assert article.date <= datetime.now(article.date.tzinfo)
