@@ -15,14 +15,11 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import numpy as np
 
 from bot.index.mapped import read_rows
-
-if TYPE_CHECKING:
-    from bot.index.snapshot import Index
 
 log = logging.getLogger(__name__)
 
@@ -95,41 +92,51 @@ class AnnIndex:
         return np.asarray(found.keys, np.int64)
 
 
-def dense_candidates(
-    index: Index, query_vector: np.ndarray, k: int, mask: np.ndarray | None = None
+def nearest(
+    vectors: np.ndarray,
+    graph: AnnIndex | None,
+    query_vector: np.ndarray,
+    k: int,
+    mask: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """The `k` passages most similar to the query (rows, exact cosines), best first."""
-    n = len(index.vectors)
+    """The `k` rows of `vectors` most similar to the query (rows, exact cosines), best first.
+
+    `graph` is used when it covers every row; `mask` limits the rows that may be returned.
+    """
+    n = len(vectors)
     if k <= 0 or n == 0:
         return np.zeros(0, np.int64), np.zeros(0, np.float32)
-    ann = index.ann
-    if ann is None or ann.size != n:
-        return _exact(index.vectors, query_vector, k, mask)
+    if graph is None or graph.size != n:
+        return _exact(vectors, query_vector, k, mask)
     allowed = n if mask is None else int(np.count_nonzero(mask))
     if allowed < n // 2:  # a narrow filter: brute force over what it allows is cheaper
-        return _exact(index.vectors, query_vector, k, mask)
-    rows = ann.search(query_vector, max(k, OVERSAMPLE) * (n // max(allowed, 1)))
+        return _exact(vectors, query_vector, k, mask)
+    rows = graph.search(query_vector, max(k, OVERSAMPLE) * (n // max(allowed, 1)))
     if mask is not None:
         rows = rows[mask[rows]]
         if len(rows) < min(k, allowed):
-            return _exact(index.vectors, query_vector, k, mask)
-    return _best(index.vectors, rows, query_vector, k)
+            return _exact(vectors, query_vector, k, mask)
+    return _best(vectors, rows, query_vector, k)
 
 
-def dense_scores(
-    index: Index, query_vector: np.ndarray, k: int, mask: np.ndarray | None = None
+def nearest_scores(
+    vectors: np.ndarray,
+    graph: AnnIndex | None,
+    query_vector: np.ndarray,
+    k: int,
+    mask: np.ndarray | None = None,
 ) -> np.ndarray:
-    """One score per passage: the exact cosine for the `k` best, -inf for every other.
+    """One score per row: the exact cosine for the `k` best, -inf for every other.
 
-    Below the approximate-index size every row gets its exact cosine (one matrix product,
-    as cheap as picking the best); callers that need the cosine of another row read
-    `index.vectors[row] @ query_vector`.
+    Without a graph covering every row, each row gets its exact cosine (one matrix
+    product, as cheap as picking the best); callers that need the cosine of another row
+    read `vectors[row] @ query_vector`.
     """
-    if index.ann is None or index.ann.size != len(index.vectors):
-        scores: np.ndarray = np.asarray(index.vectors @ query_vector, np.float32)
+    if graph is None or graph.size != len(vectors):
+        scores: np.ndarray = np.asarray(vectors @ query_vector, np.float32)
         return np.where(mask, scores, -np.inf) if mask is not None else scores
-    rows, best = dense_candidates(index, query_vector, k, mask)
-    out = np.full(len(index.vectors), -np.inf, np.float32)
+    rows, best = nearest(vectors, graph, query_vector, k, mask)
+    out = np.full(len(vectors), -np.inf, np.float32)
     out[rows] = best
     return out
 
@@ -160,13 +167,45 @@ def _top(rows: np.ndarray, scores: np.ndarray, k: int) -> tuple[np.ndarray, np.n
     return rows[order].astype(np.int64), scores[order]
 
 
-def recall_at(index: Index, queries: np.ndarray, k: int = 10) -> float:
+def graph_recall(
+    vectors: np.ndarray, graph: AnnIndex | None, queries: np.ndarray, k: int = 10
+) -> float:
     """Share of the exact top `k` that the approximate path also returns (1.0 if exact)."""
-    if len(queries) == 0 or len(index.vectors) == 0:
+    if len(queries) == 0 or len(vectors) == 0:
         return 1.0
     found = 0
     for query in queries:
-        exact, _ = _exact(index.vectors, query, k, None)
-        approximate, _ = dense_candidates(index, query, k)
+        exact, _ = _exact(vectors, query, k, None)
+        approximate, _ = nearest(vectors, graph, query, k)
         found += len(np.intersect1d(exact, approximate))
-    return found / (len(queries) * min(k, len(index.vectors)))
+    return found / (len(queries) * min(k, len(vectors)))
+
+
+class DenseSource(Protocol):
+    """What the index-level helpers below read: the passage vectors and their graph."""
+
+    @property
+    def vectors(self) -> np.ndarray: ...
+
+    @property
+    def ann(self) -> AnnIndex | None: ...
+
+
+# Index-level forms, for callers that have not moved to `Index.dense_candidates` and co.
+def dense_candidates(
+    index: DenseSource, query_vector: np.ndarray, k: int, mask: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """`nearest` over the index's vectors and graph."""
+    return nearest(index.vectors, index.ann, query_vector, k, mask)
+
+
+def dense_scores(
+    index: DenseSource, query_vector: np.ndarray, k: int, mask: np.ndarray | None = None
+) -> np.ndarray:
+    """`nearest_scores` over the index's vectors and graph."""
+    return nearest_scores(index.vectors, index.ann, query_vector, k, mask)
+
+
+def recall_at(index: DenseSource, queries: np.ndarray, k: int = 10) -> float:
+    """`graph_recall` over the index's vectors and graph."""
+    return graph_recall(index.vectors, index.ann, queries, k)

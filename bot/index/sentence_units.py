@@ -12,16 +12,15 @@ text is decoded from its passage only when an excerpt shows it.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import numpy as np
 
+from bot.corpus.passages import Passage
 from bot.index.mapped import load_mapped, read_rows
-
-if TYPE_CHECKING:
-    from bot.index.snapshot import Index
 
 _QUESTION_END = re.compile(r"[？?][」』）)\"'”’]*$")
 _COLUMNS = ("unit_of", "vector_row", "prev", "next", "interrogative", "window_norm")
@@ -66,6 +65,23 @@ class Units:
                 break
             after.append(cursor)
         return [*reversed(before), unit, *after]
+
+    def texts(
+        self, units: Sequence[int], sentence_offsets: np.ndarray, passages: Sequence[Passage]
+    ) -> tuple[str, ...]:
+        """The units' sentence texts, decoded from their passages (one decode per passage).
+
+        `sentence_offsets[row]` is the first sentence vector row of passage `row`.
+        """
+        decoded: dict[int, tuple[str, ...]] = {}
+        out = []
+        for unit in units:
+            g = int(self.vector_row[unit])
+            row = int(np.searchsorted(sentence_offsets, g, side="right")) - 1
+            if row not in decoded:
+                decoded[row] = tuple(s.text for s in passages[row].sentences)
+            out.append(decoded[row][g - int(sentence_offsets[row])])
+        return tuple(out)
 
     def save(self, folder: Path) -> None:
         for name in _COLUMNS:
@@ -142,15 +158,19 @@ def _window_norms(
     return out
 
 
-def unit_texts(index: Index, units: list[int]) -> tuple[str, ...]:
-    """The units' sentence texts, decoded from their passages (one decode per passage)."""
-    offsets = index.sentence_offsets
-    decoded: dict[int, tuple[str, ...]] = {}
-    out = []
-    for unit in units:
-        g = int(index.units.vector_row[unit])
-        row = int(np.searchsorted(offsets, g, side="right")) - 1
-        if row not in decoded:
-            decoded[row] = tuple(s.text for s in index.passages[row].sentences)
-        out.append(decoded[row][g - int(offsets[row])])
-    return tuple(out)
+class UnitSource(Protocol):
+    """What `unit_texts` reads: the units, the sentence offsets and the passages."""
+
+    @property
+    def units(self) -> Units: ...
+
+    @property
+    def sentence_offsets(self) -> np.ndarray: ...
+
+    @property
+    def passages(self) -> Sequence[Passage]: ...
+
+
+def unit_texts(index: UnitSource, units: list[int]) -> tuple[str, ...]:
+    """`Units.texts` for an index; for callers that have not moved to `Index.unit_texts`."""
+    return index.units.texts(units, index.sentence_offsets, index.passages)

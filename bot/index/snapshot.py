@@ -19,19 +19,16 @@ import json
 import logging
 import os
 import re
-import shutil
-import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 from bot.corpus.articles import Article
 from bot.corpus.passages import Passage
-from bot.index.ann import AnnIndex
+from bot.index.ann import AnnIndex, graph_recall, nearest, nearest_scores
 from bot.index.bm25 import LexicalIndex
 from bot.index.columns import (
     PassageTable,
@@ -42,11 +39,30 @@ from bot.index.columns import (
 )
 from bot.index.mapped import load_mapped, recache_in_small_pages, save_column
 from bot.index.sentence_units import Units, build_units, is_question
+from bot.index.snapshot_dirs import (
+    BUILD_PREFIX,
+    SNAPSHOT_PREFIX,
+    STAGING_PREFIX,
+    current_name,
+    point_current,
+    remove_unreferenced,
+    scratch,
+    warn_unread,
+)
+from bot.index.snapshot_dirs import CURRENT as CURRENT
+from bot.index.snapshot_dirs import ReindexBusy as ReindexBusy
+from bot.index.snapshot_dirs import exclusive as exclusive
+from bot.index.snapshot_files import (
+    article_from_row,
+    article_row,
+    optional_columns,
+    write_json_synced,
+)
 
 log = logging.getLogger(__name__)
 
 FORMAT_VERSION = 2
-CURRENT = "CURRENT"
+_READ_ATTEMPTS = 3  # CURRENT changed while a snapshot was read: read the new one
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,6 +158,26 @@ class Index:
     def row_of_hash(self) -> dict[str, int]:
         return {digest: row for row, digest in enumerate(self.table.hex_hashes())}
 
+    def dense_candidates(
+        self, query_vector: np.ndarray, k: int, mask: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The `k` passages most similar to the query (rows, exact cosines), best first."""
+        return nearest(self.vectors, self.ann, query_vector, k, mask)
+
+    def dense_scores(
+        self, query_vector: np.ndarray, k: int, mask: np.ndarray | None = None
+    ) -> np.ndarray:
+        """One score per passage: the exact cosine for the `k` best, -inf for the others."""
+        return nearest_scores(self.vectors, self.ann, query_vector, k, mask)
+
+    def dense_recall(self, queries: np.ndarray, k: int = 10) -> float:
+        """Share of the exact top `k` that the approximate graph also finds (1.0 if exact)."""
+        return graph_recall(self.vectors, self.ann, queries, k)
+
+    def unit_texts(self, units: Sequence[int]) -> tuple[str, ...]:
+        """The sentence texts of these units (see `Units.texts`)."""
+        return self.units.texts(units, self.sentence_offsets, self.passages)
+
     def sentences_of(self, row: int) -> np.ndarray:
         """The passage's sentence vectors (float16 rows, memory-mapped when loaded)."""
         return self.sentence_vectors[self.sentence_offsets[row] : self.sentence_offsets[row + 1]]
@@ -156,21 +192,30 @@ def snapshot_root(cache_dir: Path, params: IndexParams) -> Path:
 
 
 def save(index: Index, cache_dir: Path) -> Path:
-    """Write a new snapshot beside the old one, then point CURRENT at it atomically."""
+    """Write a new snapshot beside the old one, then point CURRENT at it atomically.
+
+    All of it under the reindex lock (waiting for another writer to finish), so no other
+    writer can delete the new snapshot before or after CURRENT names it.
+    """
     root = snapshot_root(cache_dir, index.params)
-    root.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".tmp-", dir=root))
-    try:
+    with exclusive(cache_dir), scratch(root, STAGING_PREFIX) as staging:
         _write_snapshot(index, staging)
-        final = root / f"snapshot-{index.version}-{os.getpid()}-{staging.name[5:]}"
+        final = root / f"{SNAPSHOT_PREFIX}{index.version}-{os.getpid()}-{staging.name[5:]}"
         staging.rename(final)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    _point_current(root, final.name)
-    _remove_old_snapshots(root, keep=final.name)
+        point_current(root, final.name)
+        remove_unreferenced(root)
     index.complete = True
     return final
+
+
+@contextmanager
+def build_workdir(cache_dir: Path, params: IndexParams) -> Iterator[Path]:
+    """Scratch space for a reindex, beside the snapshots (same file system, so columns link).
+
+    Held under the reindex lock; the folders that killed reindexes left are removed first.
+    """
+    with exclusive(cache_dir), scratch(snapshot_root(cache_dir, params), BUILD_PREFIX) as path:
+        yield path
 
 
 def _write_snapshot(index: Index, folder: Path) -> None:
@@ -196,42 +241,33 @@ def _write_snapshot(index: Index, folder: Path) -> None:
         "params": asdict(index.params),
         "version": index.version,
         "passages": len(index.passages),
-        "articles": [_article_row(a) for a in index.articles.values()],
+        "articles": [article_row(a) for a in index.articles.values()],
     }
-    _write_json_synced(folder / "manifest.json", manifest)
-
-
-def _write_json_synced(path: Path, content: Any) -> None:
-    with path.open("w", encoding="utf-8") as out:
-        json.dump(content, out, ensure_ascii=False)
-        out.flush()
-        os.fsync(out.fileno())
-
-
-def _point_current(root: Path, name: str) -> None:
-    pointer = root / f".{CURRENT}.{os.getpid()}"
-    pointer.write_text(name, encoding="utf-8")
-    pointer.replace(root / CURRENT)
-
-
-def _remove_old_snapshots(root: Path, keep: str) -> None:
-    """Older snapshots go; one still memory-mapped by a running process stays readable."""
-    for child in root.iterdir():
-        if child.is_dir() and child.name != keep and child.name.startswith("snapshot-"):
-            shutil.rmtree(child, ignore_errors=True)
+    write_json_synced(folder / "manifest.json", manifest)
 
 
 def load(cache_dir: Path, params: IndexParams) -> Index | None:
-    """The current snapshot for these params, or None (missing, old format, or damaged)."""
+    """The current snapshot for these params, or None (missing, old format, or damaged).
+
+    A reindex may swap CURRENT and remove the old snapshot while it is being read: then
+    the new one is read instead.
+    """
     root = snapshot_root(cache_dir, params)
-    try:
-        folder = root / (root / CURRENT).read_text(encoding="utf-8").strip()
-        return _read_snapshot(folder, params)
-    except FileNotFoundError:
-        return None
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        log.warning("ignoring the cached index in %s (%s); it will be rebuilt", root, exc)
-        return None
+    name = current_name(root)
+    problem: Exception = FileNotFoundError(CURRENT)
+    for _ in range(_READ_ATTEMPTS):
+        if name is None:
+            return None
+        try:
+            return _read_snapshot(root / name, params)
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            problem = exc
+        newer = current_name(root)
+        if newer == name:
+            break
+        name = newer
+    warn_unread(root, name, problem)
+    return None
 
 
 def _read_snapshot(folder: Path, params: IndexParams) -> Index | None:
@@ -243,7 +279,7 @@ def _read_snapshot(folder: Path, params: IndexParams) -> Index | None:
     vectors = load_mapped(folder / "vectors.npy")
     if vectors.shape[1:] != (params.dimension,) or len(vectors) != manifest["passages"]:
         raise ValueError("vectors do not match the passages")
-    articles = {row["source"]: _article_from_row(row) for row in manifest["articles"]}
+    articles = {row["source"]: article_from_row(row) for row in manifest["articles"]}
     return Index(
         params,
         articles,
@@ -256,32 +292,5 @@ def _read_snapshot(folder: Path, params: IndexParams) -> Index | None:
         passage_article=np.load(folder / "passage_article.npy", allow_pickle=False),
         sentence_offsets=np.load(folder / "sentence_offsets.npy", allow_pickle=False),
         ann=AnnIndex.load(folder),
-        **_optional_columns(folder),
+        **optional_columns(folder),
     )
-
-
-def _optional_columns(folder: Path) -> dict[str, Any]:
-    """Columns an older snapshot may lack; `Index` derives what is missing."""
-    out: dict[str, Any] = {}
-    for name in ("sentence_starts", "sentence_asks"):
-        if (folder / f"{name}.npy").is_file():
-            out[name] = load_mapped(folder / f"{name}.npy")
-    units = Units.load(folder)
-    if units is not None:
-        out["units"] = units
-    return out
-
-
-def _article_row(article: Article) -> dict[str, Any]:
-    row = asdict(article)
-    row["date"] = article.date.isoformat()
-    row["body"] = ""  # passages carry the text; the body is not needed after splitting
-    return row
-
-
-def _article_from_row(row: dict[str, Any]) -> Article:
-    row = dict(row)
-    row["date"] = datetime.fromisoformat(row["date"])
-    row["categories"] = tuple(row["categories"])
-    row["tags"] = tuple(row["tags"])
-    return Article(**row)

@@ -30,14 +30,15 @@ def _queries(index: Index, count: int = 20) -> np.ndarray:
     rng = np.random.default_rng(7)
     rows = rng.choice(len(index.vectors), count, replace=False)
     noisy = np.asarray(index.vectors[rows]) + 0.05 * rng.standard_normal((count, 64))
-    return (noisy / np.linalg.norm(noisy, axis=1, keepdims=True)).astype(np.float32)
+    unit: np.ndarray = noisy / np.linalg.norm(noisy, axis=1, keepdims=True)
+    return unit.astype(np.float32)
 
 
 def test_small_index_has_no_graph(tmp_path: Path) -> None:
     """Below the threshold search stays exact and nothing extra is built or saved."""
     index = _index(tmp_path, min_passages=100_000)
     assert index.ann is None
-    assert ann.recall_at(index, _queries(index)) == 1.0
+    assert index.dense_recall(_queries(index)) == 1.0
 
 
 def test_graph_is_saved_and_loaded(tmp_path: Path) -> None:
@@ -48,24 +49,26 @@ def test_graph_is_saved_and_loaded(tmp_path: Path) -> None:
     assert loaded.ann.size == len(loaded.passages)
     query = _queries(loaded, 1)[0]
     assert (
-        ann.dense_candidates(loaded, query, 5)[0].tolist()
-        == ann.dense_candidates(built, query, 5)[0].tolist()
+        loaded.dense_candidates(query, 5)[0].tolist()
+        == built.dense_candidates(query, 5)[0].tolist()
     )
 
 
 def test_raising_the_threshold_drops_the_graph(tmp_path: Path) -> None:
+    """A snapshot that no longer reaches the threshold loses its graph."""
     _index(tmp_path, min_passages=10)
     assert _index(tmp_path, min_passages=100_000).ann is None
 
 
 def test_approximate_top_matches_exact(approximate: Index) -> None:
     """HNSW candidates, re-scored exactly, give the brute-force top 10."""
-    assert ann.recall_at(approximate, _queries(approximate), k=10) >= 0.98
+    assert approximate.dense_recall(_queries(approximate), k=10) >= 0.98
 
 
 def test_candidates_are_sorted_with_exact_scores(approximate: Index) -> None:
+    """Candidates come best first, each with its exact cosine."""
     query = _queries(approximate, 1)[0]
-    rows, scores = ann.dense_candidates(approximate, query, 10)
+    rows, scores = approximate.dense_candidates(query, 10)
     assert np.all(np.diff(scores) <= 0)
     np.testing.assert_allclose(scores, np.asarray(approximate.vectors[rows]) @ query, rtol=1e-5)
 
@@ -75,15 +78,28 @@ def test_mask_is_respected(approximate: Index) -> None:
     query = _queries(approximate, 1)[0]
     for share in (0.1, 0.9):
         mask = np.random.default_rng(1).random(len(approximate.vectors)) < share
-        rows, _ = ann.dense_candidates(approximate, query, 10, mask)
+        rows, _ = approximate.dense_candidates(query, 10, mask)
         assert len(rows) == min(10, int(mask.sum()))
         assert mask[rows].all()
 
 
 def test_dense_scores_marks_only_the_top(approximate: Index) -> None:
+    """With a graph only the k best rows get a score; the rest are -inf."""
     query = _queries(approximate, 1)[0]
-    scores = ann.dense_scores(approximate, query, 5)
+    scores = approximate.dense_scores(query, 5)
     assert np.isfinite(scores).sum() == 5
+
+
+def test_low_level_search_needs_only_the_vectors_and_graph(approximate: Index) -> None:
+    """The module functions work on bare arrays; the index-level forms give the same rows."""
+    query = _queries(approximate, 1)[0]
+    vectors = np.asarray(approximate.vectors)
+    rows, scores = ann.nearest(vectors, approximate.ann, query, 10)
+    assert rows.tolist() == approximate.dense_candidates(query, 10)[0].tolist()
+    assert rows.tolist() == ann.dense_candidates(approximate, query, 10)[0].tolist()
+    exact_rows, _ = ann.nearest(vectors, None, query, 10)
+    assert len(np.intersect1d(rows, exact_rows)) >= 9
+    np.testing.assert_allclose(scores, vectors[rows] @ query, rtol=1e-5)
 
 
 def test_small_graphs_are_built_the_same_every_time() -> None:

@@ -1,0 +1,63 @@
+"""Child processes for the reindex lock tests: racing refreshes, lock holders, killed writers."""
+
+from __future__ import annotations
+
+import os
+import signal
+from pathlib import Path
+from typing import Any
+
+from bot.index import snapshot
+from bot.index.analysis import JapaneseAnalyzer
+from bot.index.refresh import CorpusSpec, refresh
+from bot.index.snapshot import IndexParams
+from tests.fakes import HashEmbedder
+
+SITE_URL = "http://localhost:4000"
+DIMENSION = 32
+
+
+def spec_for(site: Path) -> CorpusSpec:
+    return CorpusSpec(site, SITE_URL, "Asia/Tokyo", passage_chars=40, overlap=0)
+
+
+def params_for(site: Path) -> IndexParams:
+    spec = spec_for(site)
+    return IndexParams(HashEmbedder(DIMENSION).name, DIMENSION, spec.passage_chars, spec.overlap)
+
+
+def serve(site: str, caches: list[str], barrier: Any, results: Any) -> None:
+    """Refresh each cache in turn once every party has reached the barrier; report outcomes."""
+    analyzer = JapaneseAnalyzer()
+    for cache in caches:
+        barrier.wait()
+        try:
+            refresh(spec_for(Path(site)), HashEmbedder(DIMENSION), analyzer, Path(cache))
+            results.put((cache, ""))
+        except Exception as exc:  # reported to the test, which fails on it
+            results.put((cache, repr(exc)))
+
+
+def hold_lock(cache: str, held: Any, release: Any) -> None:
+    """Hold the cache's reindex lock until told to let go."""
+    with snapshot.exclusive(Path(cache)):
+        held.set()
+        release.wait(60)
+
+
+def die_while_building(site: str, cache: str) -> None:
+    """Killed inside a reindex's scratch folder, holding the lock."""
+    with snapshot.build_workdir(Path(cache), params_for(Path(site))) as workdir:
+        (workdir / "fresh-vectors.bin").write_bytes(b"\0" * 64)
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+def die_while_saving(site: str, cache: str) -> None:
+    """Killed halfway through writing a snapshot, like a reindex stopped by the OOM killer."""
+
+    def half_write(index: snapshot.Index, folder: Path) -> None:
+        (folder / "vectors.npy").write_bytes(b"\0" * 64)
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    snapshot._write_snapshot = half_write
+    refresh(spec_for(Path(site)), HashEmbedder(DIMENSION), JapaneseAnalyzer(), Path(cache))
