@@ -5,8 +5,13 @@ terminal. Datasette gives that for free. The bot keeps writing the database, so 
 as a *mutable* file (never ``--immutable``, whose cached counts and hashes would go stale),
 and Datasette reads it through ``mode=ro`` connections. Nothing here can write:
 
-* the ASGI app answers only GET and HEAD (405 for anything else), so no form, canned query
-  or API can change data, whatever Datasette or a future version of it would allow;
+* the ASGI app answers only GET and HEAD, only for the host names in
+  ``EDITORS_ALLOWED_HOSTS`` (and localhost), hides Datasette's ``/-/`` introspection pages
+  (they show the database's absolute path), and escapes every CSV cell that a spreadsheet
+  would run as a formula (:mod:`bot.reports.editors_guard`);
+* every connection reads ``user_hash``/``voter_hash`` as NULL outside the views that
+  count askers, refuses ``ATTACH``, and caps the size of any one value
+  (:mod:`bot.reports.editors_db`); the editors' process caps SQLite's memory;
 * no canned query is marked ``write: true`` and Datasette 0.65 has no write API of its own;
   plugins could add one, so :func:`make_datasette` refuses to start when any is installed;
 * ``allow_download`` is off: the raw file holds every hashed asker, and a copy taken mid-write
@@ -21,7 +26,7 @@ site's reverse proxy with a login.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Iterable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -29,67 +34,58 @@ from zoneinfo import ZoneInfo
 
 import yaml
 from datasette.app import Datasette
-from datasette.database import Database
 from datasette.plugins import DEFAULT_PLUGINS, get_plugins
 
+from bot.reports.editors_db import OFFSET_TOKEN, EditorsDatabase, limit_heap
+from bot.reports.editors_guard import (
+    LOCAL_HOSTS,
+    ASGIApp,
+    allowed_hosts,
+    hidden_internals,
+    neutralised_csv,
+    read_only_methods,
+)
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 
 METADATA_PATH = Path(__file__).with_name("editors_metadata.yml")
 DATABASE_NAME = "questions"  # fixed, so URLs in docs/editors.md work whatever the file is called
-OFFSET_TOKEN = "LOCAL_OFFSET"  # noqa: S105 - a placeholder in SQL, not a secret
 DATASETTE_SETTINGS: dict[str, Any] = {
     "allow_download": False,
     "default_allow_sql": True,
     "sql_time_limit_ms": 3000,
     "max_returned_rows": 1000,
     "allow_csv_stream": True,
+    "max_csv_mb": 20,  # CSV is collected whole to be neutralised
     "suggest_facets": False,
     "template_debug": False,
     "trace_debug": False,
 }
 
 
-READ_METHODS = frozenset({"GET", "HEAD"})
-
-Scope = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
-Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
-
-
 class EditorsViewError(Exception):
     """The view cannot start; the message says what to do."""
 
 
-def read_only_methods(app: ASGIApp) -> ASGIApp:
-    """Wrap an ASGI app so that every HTTP method other than GET and HEAD gets 405."""
-
-    async def guarded(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["method"] not in READ_METHODS:
-            log.info(
-                "refused %s %s: the editors' view is read-only", scope["method"], scope["path"]
-            )
-            await send(
-                {
-                    "type": "http.response.start",
-                    "status": 405,
-                    "headers": [(b"allow", b"GET, HEAD"), (b"content-type", b"text/plain")],
-                }
-            )
-            await send({"type": "http.response.body", "body": b"read-only view\n"})
-            return
-        await app(scope, receive, send)
-
-    return guarded
-
-
 class EditorsDatasette(Datasette):  # type: ignore[misc]
-    """Datasette whose app, test client included, only serves reads."""
+    """Datasette whose app, test client included, goes through every guard."""
+
+    def __init__(self, *args: Any, allowed_hosts: frozenset[str], **kwargs: Any) -> None:
+        self.allowed_hosts = allowed_hosts  # before Datasette builds its test client's app
+        super().__init__(*args, **kwargs)
 
     def app(self) -> ASGIApp:
-        return read_only_methods(super().app())
+        app: ASGIApp = super().app()
+        app = neutralised_csv(hidden_internals(app))
+        return allowed_hosts(read_only_methods(app), self.allowed_hosts)
+
+
+def editors_hosts(settings: Settings) -> frozenset[str]:
+    """Localhost, the address it binds to, and the names in EDITORS_ALLOWED_HOSTS."""
+    extra: Iterable[str] = settings.editors_allowed_hosts
+    bound = {settings.editors_host} - {"0.0.0.0", "::"}  # noqa: S104 - compared, not bound
+    return LOCAL_HOSTS | frozenset(h.lower() for h in (*bound, *extra))
 
 
 def utc_offset_modifier(tz: ZoneInfo, at: datetime | None = None) -> str:
@@ -119,9 +115,14 @@ def make_datasette(settings: Settings) -> EditorsDatasette:
             f"Datasette plugins are installed ({', '.join(plugins)}); the editors' view only "
             "runs without plugins so that nothing can write to the question log"
         )
-    ds = EditorsDatasette(metadata=load_metadata(settings.tz), settings=DATASETTE_SETTINGS)
+    ds = EditorsDatasette(
+        metadata=load_metadata(settings.tz),
+        settings=DATASETTE_SETTINGS,
+        allowed_hosts=editors_hosts(settings),
+    )
     ds.remove_database("_memory")
-    ds.add_database(Database(ds, path=str(path.resolve()), is_mutable=True), DATABASE_NAME)
+    offset = utc_offset_modifier(settings.tz)
+    ds.add_database(EditorsDatabase(ds, str(path.resolve()), offset), DATABASE_NAME)
     return ds
 
 
@@ -130,5 +131,6 @@ def serve(settings: Settings, host: str, port: int) -> None:
     import uvicorn
 
     ds = make_datasette(settings)
+    limit_heap()
     log.info("editors' view on http://%s:%d/%s", host, port, DATABASE_NAME)
     uvicorn.run(ds.app(), host=host, port=port, log_level="warning", lifespan="on")

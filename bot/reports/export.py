@@ -6,10 +6,8 @@ read-only connection and stream row by row, so a large log neither loads into me
 nor blocks the bot's writer.
 
 CSV is UTF-8 with a byte-order mark because Excel, as commonly set up in Japan, reads a
-file without one as Shift_JIS and garbles every question. Cells that a spreadsheet
-would run as a formula (text starting with ``= + - @``, tab or carriage return) get a
-leading apostrophe: questions are typed by anyone on Discord, and ``=HYPERLINK(...)``
-or ``=cmd|...`` in an editor's spreadsheet must stay text.
+file without one as Shift_JIS and garbles every question. Every cell goes through
+:func:`bot.reports.cells.neutralise`, so a question like ``=HYPERLINK(...)`` stays text.
 """
 
 from __future__ import annotations
@@ -30,9 +28,9 @@ import aiosqlite
 
 from bot.questions.migrations import check_version, read_version
 from bot.questions.store import QuestionLogError, format_time, parse_time
+from bot.reports.cells import neutralise
 
 Format = Literal["csv", "jsonl"]
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 BOM = "\ufeff"
 
 QUESTION_COLUMNS = (
@@ -136,13 +134,6 @@ class _Utf8Sink:
         return self._out.write(text.encode("utf-8"))
 
 
-def safe_cell(text: str | None) -> str:
-    """Text a spreadsheet shows as typed, never evaluates."""
-    if not text:
-        return ""
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
-
-
 def csv_header(tz: ZoneInfo) -> list[str]:
     return [
         f"asked_at ({tz.key})",
@@ -170,18 +161,21 @@ async def _write_csv(cursor: aiosqlite.Cursor, out: BinaryIO, tz: ZoneInfo) -> i
         local = parse_time(row["asked_at"]).astimezone(tz)
         writer.writerow(
             [
-                local.strftime("%Y-%m-%d %H:%M:%S"),
-                safe_cell(row["question"]),
-                row["language"],
-                row["tier"],
-                row["answered"],
-                f"{row['best_score']:.4f}",
-                safe_cell(row["top_title"]),
-                safe_cell(row["top_url"]),
-                row["thumbs_up"],
-                row["thumbs_down"],
-                row["source"],
-                row["guild_id"] or "",
+                neutralise(cell)
+                for cell in (
+                    local.strftime("%Y-%m-%d %H:%M:%S"),
+                    row["question"],
+                    row["language"],
+                    row["tier"],
+                    row["answered"],
+                    f"{row['best_score']:.4f}",
+                    row["top_title"],
+                    row["top_url"],
+                    row["thumbs_up"],
+                    row["thumbs_down"],
+                    row["source"],
+                    row["guild_id"],
+                )
             ]
         )
         count += 1

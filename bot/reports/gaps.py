@@ -41,6 +41,7 @@ import numpy as np
 
 from bot.embedding.models import Embedder
 from bot.questions.store import format_time, parse_time
+from bot.reports.cells import neutralise_row
 
 log = logging.getLogger(__name__)
 
@@ -284,17 +285,19 @@ def format_csv(groups: Sequence[GapGroup]) -> str:
     writer.writerow(CSV_FIELDS)
     for number, g in enumerate(groups, 1):
         writer.writerow(
-            [
-                number,
-                g.askers,
-                g.size,
-                g.example,
-                g.first_asked.isoformat(),
-                g.last_asked.isoformat(),
-                g.article_title or "",
-                g.article_url or "",
-                " / ".join(g.wordings),
-            ]
+            neutralise_row(
+                [
+                    number,
+                    g.askers,
+                    g.size,
+                    g.example,
+                    g.first_asked.isoformat(),
+                    g.last_asked.isoformat(),
+                    g.article_title or "",
+                    g.article_url or "",
+                    " / ".join(g.wordings),
+                ]
+            )
         )
     return out.getvalue()
 

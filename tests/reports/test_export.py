@@ -75,13 +75,22 @@ async def test_csv_quotes_awkward_questions(db_path: Path, make_record: MakeReco
     assert [row["question"] for row in read_csv(data)] == [awkward]
 
 
-@pytest.mark.parametrize("text", ['=HYPERLINK("x")', "+81 電話", "-1", "@SUM(A1)", "\t=1"])
+@pytest.mark.parametrize(
+    "text", ['=HYPERLINK("x")', "+81 電話", "-1+A1", "@SUM(A1)", "\t=1", "＝１＋１"]
+)
 async def test_csv_neutralises_formulas(db_path: Path, make_record: MakeRecord, text: str) -> None:
     """A question a spreadsheet would evaluate gets a leading apostrophe."""
     log = await store(db_path, [make_record(question=text)])
     await log.close()
     _, data = await export(db_path)
     assert [row["question"] for row in read_csv(data)] == ["'" + text]
+
+
+async def test_csv_leaves_plain_numbers_alone(db_path: Path, make_record: MakeRecord) -> None:
+    """A question that is only a number cannot run, so it is written as typed."""
+    await (await store(db_path, [make_record(question="-1")])).close()
+    _, data = await export(db_path)
+    assert [row["question"] for row in read_csv(data)] == ["-1"]
 
 
 async def test_jsonl_round_trip(db_path: Path, make_record: MakeRecord) -> None:
@@ -162,7 +171,7 @@ async def test_export_refuses_missing_and_newer_files(db_path: Path) -> None:
     with pytest.raises(QuestionLogError, match="holds no question log"):
         await export(db_path)
     make_file(db_path, "", 9)
-    with pytest.raises(QuestionLogError, match=r"schema 9 > 1"):
+    with pytest.raises(QuestionLogError, match=r"schema 9 > 2"):
         await export(db_path)
 
 

