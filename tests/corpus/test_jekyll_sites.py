@@ -90,7 +90,7 @@ def test_no_markup_in_any_passage(name: str) -> None:
     Liquid that a page shows on purpose (inside `{% raw %}`, as jekyllrb.com's posts do
     when they name a tag) is its text, so those literal strings are allowed.
     """
-    found = []
+    found: list[str] = []
     for article in _corpus(name).articles:
         shown = _raw_strings(SITES_DIR / name / article.source)
         for passage in split_article(article):

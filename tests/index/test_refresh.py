@@ -119,3 +119,32 @@ def test_reindex_failing_halfway_leaves_the_old_snapshot(
     assert report.embedded == 0 and index.version == good.version
     leftovers = [p for p in (tmp_path / "cache").rglob("*") if p.name.startswith(".tmp")]
     assert leftovers == []
+
+
+def _run_with(site: Path, cache: Path, embedder: HashEmbedder, url: str, tz: str):  # type: ignore[no-untyped-def]
+    spec = CorpusSpec(site, url, tz, passage_chars=40, overlap=0)
+    return refresh(spec, embedder, JapaneseAnalyzer(), cache)
+
+
+@pytest.mark.parametrize(
+    ("url", "tz", "config"),
+    [
+        ("https://blog.example", "Asia/Tokyo", None),
+        (SITE_URL, "UTC", None),
+        (SITE_URL, "Asia/Tokyo", "permalink: pretty\n"),
+    ],
+)
+def test_site_settings_relink_without_reembedding(
+    three_posts: list[Path], site: Path, tmp_path: Path, url: str, tz: str, config: str | None
+) -> None:
+    """SITE_URL, TIMEZONE or _config.yml changes relink and redate every article, embedding nothing."""
+    cache = tmp_path / "cache"
+    first, _ = _run_with(site, cache, HashEmbedder(32), SITE_URL, "Asia/Tokyo")
+    if config is not None:
+        (site / "_config.yml").write_text(config, encoding="utf-8")
+    embedder = HashEmbedder(32)
+    index, report = _run_with(site, cache, embedder, url, tz)
+    assert len(report.changed) == 3 and report.embedded == 0 and embedder.calls == 0
+    before = {a.source: (a.url, a.date.utcoffset()) for a in first.articles.values()}
+    after = {a.source: (a.url, a.date.utcoffset()) for a in index.articles.values()}
+    assert before.keys() == after.keys() and all(before[s] != after[s] for s in before)
