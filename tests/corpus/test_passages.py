@@ -59,7 +59,9 @@ def test_passages_are_near_the_target_length(sample_passages: dict[str, list[Pas
             assert len(p.text) <= 320 + max(len(s.text) for s in p.sentences)
 
 
-def test_title_repeated_as_first_line_is_not_a_passage(sample_passages: dict[str, list[Passage]]) -> None:
+def test_title_repeated_as_first_line_is_not_a_passage(
+    sample_passages: dict[str, list[Passage]],
+) -> None:
     """The title echoed as the article's first paragraph is not quoted as an answer."""
     first = sample_passages["55c007909e286ea6"][0]
     assert not first.text.startswith("Llama 4.5の画像生成、どこまで本気？その真価に迫る")

@@ -137,7 +137,7 @@ def _run_with(site: Path, cache: Path, embedder: HashEmbedder, url: str, tz: str
 def test_site_settings_relink_without_reembedding(
     three_posts: list[Path], site: Path, tmp_path: Path, url: str, tz: str, config: str | None
 ) -> None:
-    """SITE_URL, TIMEZONE or _config.yml changes relink and redate every article, embedding nothing."""
+    """SITE_URL, TIMEZONE or _config.yml changes relink and redate all, embedding nothing."""
     cache = tmp_path / "cache"
     first, _ = _run_with(site, cache, HashEmbedder(32), SITE_URL, "Asia/Tokyo")
     if config is not None:
