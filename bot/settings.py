@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import zoneinfo
 from pathlib import Path
 from typing import Annotated, Any
@@ -21,6 +22,18 @@ def _split_ids(value: Any) -> Any:
     if isinstance(value, str):
         return [part.strip() for part in value.replace(";", ",").split(",") if part.strip()]
     return value
+
+
+ADMIN_ENTRY = re.compile(r"(?:(?P<guild>\d{1,20}):)?(?P<user>\d{1,20})")
+
+
+def _admin_entries(value: Any) -> Any:
+    """``guild_id:user_id`` (or a bare ``user_id``) entries, checked for shape."""
+    entries = [str(part).strip() for part in _split_ids(value)]
+    for entry in entries:
+        if not ADMIN_ENTRY.fullmatch(entry):
+            raise ValueError(f"{entry!r} is not guild_id:user_id (e.g. 123456789012345678:42)")
+    return entries
 
 
 class Settings(BaseSettings):
@@ -60,19 +73,24 @@ class Settings(BaseSettings):
     discord_guild_id: int | None = None
     discord_api_base: str | None = None
     discord_gateway_url: str | None = None
-    admin_user_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
+    # guild_id:user_id; a bare user_id counts only in DISCORD_GUILD_ID (see admin_users)
+    admin_user_ids: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # a role belongs to one server, so a role id cannot make anyone admin elsewhere
     admin_role_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
+    allowed_guild_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
     ask_cooldown_seconds: float = Field(default=10.0, ge=0)
 
     # editors' web view
     editors_host: str = "127.0.0.1"
     editors_port: int = Field(default=8001, ge=1, le=65535)
+    editors_allowed_hosts: Annotated[list[str], NoDecode] = Field(default_factory=list)
 
     log_level: str = "INFO"
 
-    _split_admin_ids = field_validator("admin_user_ids", "admin_role_ids", mode="before")(
-        _split_ids
-    )
+    _split_lists = field_validator(
+        "admin_role_ids", "allowed_guild_ids", "editors_allowed_hosts", mode="before"
+    )(_split_ids)
+    _check_admins = field_validator("admin_user_ids", mode="before")(_admin_entries)
 
     @field_validator("timezone")
     @classmethod
@@ -97,6 +115,29 @@ class Settings(BaseSettings):
     @property
     def data_dir(self) -> Path:
         return self.question_db.parent
+
+    def admin_users(self) -> frozenset[tuple[int, int]]:
+        """(guild id, user id) pairs from ADMIN_USER_IDS: an admin in one server only.
+
+        A bare user id means DISCORD_GUILD_ID; without it the id would make its owner an
+        admin in every server the bot joins, so it is refused.
+        """
+        pairs: set[tuple[int, int]] = set()
+        for entry in self.admin_user_ids:
+            match = ADMIN_ENTRY.fullmatch(entry)
+            assert match is not None  # checked by the validator
+            guild = match["guild"] or self.discord_guild_id
+            if guild is None:
+                raise SettingsError(
+                    f"setting ADMIN_USER_IDS: {entry} names no server; write it as "
+                    "guild_id:user_id (or set DISCORD_GUILD_ID for a single-server bot)"
+                )
+            pairs.add((int(guild), int(match["user"])))
+        return frozenset(pairs)
+
+    def guild_allowed(self, guild_id: int | None) -> bool:
+        """True unless ALLOWED_GUILD_IDS is set and does not list this server."""
+        return not self.allowed_guild_ids or guild_id in self.allowed_guild_ids
 
 
 def load_settings(**overrides: Any) -> Settings:

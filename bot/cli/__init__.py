@@ -12,6 +12,7 @@ import logging
 import sys
 from collections.abc import Callable, Sequence
 
+from bot.discordbot import redaction
 from bot.settings import Settings, SettingsError, load_settings
 
 log = logging.getLogger(__name__)
@@ -49,12 +50,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def configure_logging(level: str, verbose: bool) -> None:
-    """Logs go to stderr so `--json` output on stdout stays machine-readable."""
+    """Logs go to stderr so `--json` output on stdout stays machine-readable; every
+    handler redacts tokens and user names, whatever the level."""
     logging.basicConfig(
         level=logging.DEBUG if verbose else level.upper(),
         format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    redaction.install()
     for noisy in ("sentence_transformers", "transformers", "httpx", "urllib3", "filelock", "bm25s"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 

@@ -19,6 +19,7 @@ from typing import Any
 import discord
 
 from bot.cli import UserError
+from bot.discordbot import redaction
 from bot.discordbot.client import BlogBot, point_at_endpoints
 from bot.index.refresh import ReindexReport
 from bot.questions import QuestionLog, QuestionLogError
@@ -50,6 +51,8 @@ def discord_token(settings: Settings) -> str:
 
 def run_bot(args: argparse.Namespace, settings: Settings) -> int:
     token = discord_token(settings)
+    redaction.add_secret(token)
+    settings.admin_users()  # an admin id without a server stops the bot here, before loading
     from bot.cli.answering import open_engine  # loads the model stack only when needed
 
     try:

@@ -1,6 +1,9 @@
 """The Discord client: resources injected, commands loaded and synced, one error handler,
 and the question log's retention period (RETENTION_DAYS) applied once a day.
 
+With ALLOWED_GUILD_IDS set the bot serves only those servers: it leaves any other on
+start-up and as soon as it is added to one, and ignores their interactions meanwhile.
+
 The bot owns no resources it did not receive: ``main()`` (see :mod:`bot.cli.discord_run`)
 opens the engine and the question log and passes them in, and tests build the bot the
 same way around a temporary log and a tiny corpus.
@@ -57,6 +60,13 @@ def point_at_endpoints(settings: Settings) -> None:
 class BlogTree(app_commands.CommandTree["BlogBot"]):
     """Sends every command error to the bot's single error handler."""
 
+    async def interaction_check(self, interaction: discord.Interaction[BlogBot]) -> bool:
+        """Commands run only in allowed servers (and DMs, where none of them works)."""
+        if interaction.client.settings.guild_allowed(interaction.guild_id):
+            return True
+        log.warning("ignored an interaction from server %s (not allowed)", interaction.guild_id)
+        return False
+
     async def on_error(
         self, interaction: discord.Interaction[BlogBot], error: app_commands.AppCommandError
     ) -> None:
@@ -89,6 +99,7 @@ class BlogBot(commands.AutoShardedBot):
         self.engine = engine
         self.questions = questions
         self.hasher = hasher
+        self.admin_users = settings.admin_users()  # SettingsError for an id without a server
         self.accepting = True
         self._in_flight = 0
         self._idle = asyncio.Event()
@@ -115,6 +126,28 @@ class BlogBot(commands.AutoShardedBot):
 
     async def on_ready(self) -> None:
         log.info("ready as %s in %d servers", self.user, len(self.guilds))
+        if not self.settings.allowed_guild_ids:
+            log.warning(
+                "ALLOWED_GUILD_IDS is empty: any server that adds this bot can use it "
+                "(turn off Public Bot, see docs/discord-setup.md)"
+            )
+        for guild in list(self.guilds):
+            await self.leave_if_not_allowed(guild)
+
+    async def on_guild_join(self, guild: discord.Guild) -> None:
+        await self.leave_if_not_allowed(guild)
+
+    async def leave_if_not_allowed(self, guild: discord.Guild) -> bool:
+        """Leave a server that ALLOWED_GUILD_IDS does not list; True if it was left."""
+        if self.settings.guild_allowed(guild.id):
+            return False
+        log.warning("leaving server %s: not in ALLOWED_GUILD_IDS", guild.id)
+        try:
+            await guild.leave()
+        except discord.HTTPException as exc:
+            log.error("could not leave server %s: %s", guild.id, exc)
+            return False
+        return True
 
     # -- retention ----------------------------------------------------------------------
 

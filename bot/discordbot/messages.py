@@ -26,6 +26,14 @@ MESSAGES: dict[str, dict[Lang, str]] = {
     "label.none": {"ja": "確度: なし", "en": "confidence: none"},
     "share": {"ja": "チャンネルに共有", "en": "Share to channel"},
     "shared_by": {"ja": "{name} さんが回答を共有しました。", "en": "{name} shared an answer."},
+    "already_shared": {
+        "ja": "この回答はもうチャンネルに共有されています。",
+        "en": "This answer has already been shared to the channel.",
+    },
+    "share_later": {
+        "ja": "いまは共有できません。少し待ってからもう一度押してください。",
+        "en": "Sharing is not possible right now. Please try again in a moment.",
+    },
     "voted.up": {
         "ja": "👍 ありがとうございます。評価はいつでも変更できます。",
         "en": "👍 Thanks! You can change your vote any time.",

@@ -128,7 +128,10 @@ class QuestionLog:
             pass  # the writer could not keep it either; one more try below
         else:
             return "lost" if entry.rejected else "stored"
-        return await asyncio.to_thread(self._spill_now, row)
+        kept = await asyncio.to_thread(self._spill_now, row)
+        if kept == "spilled":
+            self._writer.note_spilled()  # written back from the file once the database is free
+        return kept
 
     def _spill_now(self, row: QuestionRow) -> Kept:
         try:
@@ -176,11 +179,14 @@ class QuestionLog:
             raise QuestionLogError(f"no question {question_id} to vote on")
 
     async def flush(self) -> None:
-        """Wait until everything recorded so far is in the database (or spilled)."""
+        """Wait until everything recorded so far is in the database (or spilled), and
+        what was spilled is written back if the database takes writes again."""
         waits = [entry.waiter() for entry in self._queue.last()]
         if waits:
             self._writer.wake(retry_now=True)
             await asyncio.gather(*(asyncio.shield(w) for w in waits))
+        if not self._closed and not self.retrying:
+            await self._writer.drain_spill()
 
     async def close(self) -> None:
         """Write what the database accepts, spill the rest, then close the connection."""

@@ -58,8 +58,14 @@ class Writer:
         self.failed_attempts = 0  # in the current outage
         self.retrying = False  # True while the database refuses writes
         self._spill_failing = False
+        self._spill_pending = spill.spill_path(path).exists()
         self._closing = False
         self._runner = asyncio.get_running_loop().create_task(self._run(), name="question-log")
+
+    def note_spilled(self) -> None:
+        """Rows were appended to the spill file: write them back once the database is free."""
+        self._spill_pending = True
+        self.wake()
 
     def wake(self, *, retry_now: bool = False) -> None:
         """New rows are queued; ``retry_now`` also cuts a backoff short."""
@@ -75,6 +81,8 @@ class Writer:
         leftover = self._queue.take_all()
         if leftover:
             await self._spill_entries(leftover, final=True)
+        elif self._spill_pending and not self.retrying:
+            await self.drain_spill()  # the next start would import it too; do it now
         async with self._db_lock:
             await self._drop_connection()
 
@@ -93,16 +101,24 @@ class Writer:
             overflow = self._queue.take_overflow()
             if overflow:
                 await self._spill_entries(overflow, final=False)
-            if self._queue.ready and loop.time() >= self._next_attempt:
+            due = loop.time() >= self._next_attempt
+            if self._queue.ready and due:
                 if not await self._attempt() and self._closing:
                     return
                 continue
             if self._closing and not self._queue:
                 return
-            timeout = max(0.0, self._next_attempt - loop.time()) if self._queue.ready else None
+            if self._drain_due() and due:
+                await self.drain_spill()
+                continue
+            waiting = self._queue.ready or self._drain_due()
+            timeout = max(0.0, self._next_attempt - loop.time()) if waiting else None
             self._wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout)
+
+    def _drain_due(self) -> bool:
+        return self._spill_pending and not self._queue and not self.retrying
 
     async def _attempt(self) -> bool:
         """Write one batch; on failure leave it queued and schedule a retry."""
@@ -188,6 +204,7 @@ class Writer:
         if not self._spill_failing and not self.retrying:
             log.warning("question log: %d rows spilled to %s", len(entries), self.spill_file)
         self._spill_failing = False
+        self._spill_pending = True
         for entry in entries:
             entry.settle()
 
@@ -209,34 +226,42 @@ class Writer:
         self._spill_failing = True
         self._queue.unspill(entries)  # the database may come back before the disk does
 
-    async def import_spill(self) -> None:
-        """Write back rows spilled by a previous run, then remove their file.
+    async def drain_spill(self) -> None:
+        """Write back what was spilled while the database was unavailable, now that it is not."""
+        self._spill_pending = False
+        await self.import_spill()
+        if await asyncio.to_thread(self.spill_file.exists):  # not importable yet: try later
+            self._spill_pending = True
+            self._next_attempt = asyncio.get_running_loop().time() + self._retry_max_s
 
-        A spill file that cannot be read now stays for the next start; it never stops
-        this one.
+    async def import_spill(self) -> None:
+        """Write back spilled rows, then remove their file.
+
+        Holds the database lock throughout, so a :meth:`QuestionLog.forget` (which takes
+        the same lock) never sees half an import and never has its rows written back
+        after it. A spill file that cannot be read now stays; it never stops a start.
         """
-        try:
-            parts = await asyncio.to_thread(spill.claim, self.spill_file)
-        except OSError as exc:
-            log.warning("question log: cannot claim %s (%s); not imported", self.spill_file, exc)
-            return
-        for part in parts:
+        async with self._db_lock:
             try:
-                rows = await asyncio.to_thread(spill.read, part)
+                parts = await asyncio.to_thread(spill.claim, self.spill_file)
             except OSError as exc:
-                log.warning("question log: cannot read %s (%s); kept for next start", part, exc)
-                continue
-            try:
-                async with self._db_lock:
-                    outcomes = await write_rows(await self._connection(), rows)
-            except DB_ERRORS as exc:
                 log.warning(
-                    "question log: cannot import %s yet (%s); kept for next start", part, exc
+                    "question log: cannot claim %s (%s); not imported", self.spill_file, exc
                 )
-                continue
-            await asyncio.to_thread(part.unlink, missing_ok=True)
-            dropped = sum(error is not None for error in outcomes)
-            log.info("question log: imported %d spilled rows (%d dropped)", len(rows), dropped)
+                return
+            for part in parts:
+                await self._import_part(part)
+
+    async def _import_part(self, part: Path) -> None:
+        try:
+            rows = await asyncio.to_thread(spill.read, part)
+            outcomes = await write_rows(await self._connection(), rows)
+        except DB_ERRORS as exc:
+            log.warning("question log: cannot import %s yet (%s); kept for next start", part, exc)
+            return
+        await asyncio.to_thread(part.unlink, missing_ok=True)
+        dropped = sum(error is not None for error in outcomes)
+        log.info("question log: imported %d spilled rows (%d dropped)", len(rows), dropped)
 
 
 def _is_busy(exc: BaseException) -> bool:

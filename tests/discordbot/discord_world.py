@@ -150,7 +150,7 @@ class World:
             "question_db": self.root / "data" / "questions.db",
             "user_hash_salt": SALT,
             "discord_guild_id": self.guild.id,
-            "admin_user_ids": [self.editor.id],
+            "admin_user_ids": [f"{self.guild.id}:{self.editor.id}"],
             "admin_role_ids": [self.admin_role_id],
             "ask_cooldown_seconds": 0,
             # Tiers are decided here, not by the calibration of a real model: any hit answers.

@@ -126,21 +126,22 @@ def parse_range(since: str | None, until: str | None) -> tuple[date | None, date
 
 
 def is_admin(interaction: discord.Interaction[BlogBot]) -> bool:
-    """Manage Server in this guild, or listed in ADMIN_USER_IDS / ADMIN_ROLE_IDS.
+    """Manage Server in this guild, or listed for this guild in ADMIN_USER_IDS, or holding
+    a role in ADMIN_ROLE_IDS (a role belongs to one guild, so it is per guild already).
 
     Discord hides admin commands by default permissions, but a server owner can
     override that visibility, so the bot decides again on every call.
     """
-    settings = interaction.client.settings
+    bot = interaction.client
     if interaction.guild_id is None:
         return False
-    if interaction.user.id in settings.admin_user_ids:
+    if (interaction.guild_id, interaction.user.id) in bot.admin_users:
         return True
     perms = interaction.permissions
     if perms.administrator or perms.manage_guild:
         return True
     roles = getattr(interaction.user, "roles", [])
-    return any(role.id in settings.admin_role_ids for role in roles)
+    return any(role.id in bot.settings.admin_role_ids for role in roles)
 
 
 async def _admin_predicate(interaction: discord.Interaction[BlogBot]) -> bool:

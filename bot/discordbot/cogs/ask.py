@@ -3,6 +3,9 @@
 The interaction is deferred before any work: Discord gives three seconds for the first
 response, and embedding plus search may take longer on a busy machine. The engine runs
 in a worker thread, so other readers' interactions keep being acknowledged meanwhile.
+The question is kept (in the database, or fsync'ed to the spill file) before the answer
+is sent, so a crash never loses a question whose answer a reader saw. Autocomplete
+answers from a sorted index built off the event loop (:mod:`bot.discordbot.autocomplete`).
 """
 
 from __future__ import annotations
@@ -17,9 +20,10 @@ from discord import app_commands
 from discord.app_commands import locale_str as _
 from discord.ext import commands
 
+from bot.discordbot.autocomplete import Completions
 from bot.discordbot.cogs import NO_MENTIONS, UserFacingError, parse_range, reader_language
 from bot.discordbot.cogs.feedback import answer_view
-from bot.discordbot.replies import answer_content, answer_embeds, autocomplete_choices
+from bot.discordbot.replies import answer_content, answer_embeds
 from bot.questions import Origin, QuestionRecord
 from bot.retrieval.search import Filters
 
@@ -59,6 +63,17 @@ class Ask(commands.Cog):
     def __init__(self, bot: BlogBot) -> None:
         self.bot = bot
         self.cooldowns = Cooldowns(bot.settings.ask_cooldown_seconds)
+        self.categories = Completions(lambda: bot.engine.categories(), self._index_version)
+        self.tags = Completions(lambda: bot.engine.tags(), self._index_version)
+
+    def _index_version(self) -> object:
+        index = self.bot.engine.index
+        return id(index), index.version
+
+    async def cog_load(self) -> None:
+        """Build the autocomplete indexes in the background before the first keystroke."""
+        self.categories.refresh()
+        self.tags.refresh()
 
     @app_commands.command(
         name=_("ask"), description=_("Ask the blog a question; the answer quotes its articles")
@@ -98,7 +113,7 @@ class Ask(commands.Cog):
             await interaction.response.defer(ephemeral=private, thinking=True)
             filters = Filters(category or None, tag or None, start, end)
             answer = await self.bot.engine.ask(question, filters=filters)
-            self.bot.questions.record(
+            await self.bot.questions.record_durably(
                 QuestionRecord(
                     id=question_id,
                     asked_at=interaction.created_at,
@@ -128,14 +143,18 @@ class Ask(commands.Cog):
     async def _categories(
         self, interaction: discord.Interaction[BlogBot], current: str
     ) -> list[app_commands.Choice[str]]:
-        """From memory: autocomplete cannot be deferred."""
-        return autocomplete_choices(self.bot.engine.categories(), current)
+        """From the prefix index: autocomplete cannot be deferred and runs on the loop."""
+        return _choices(self.categories.complete(current))
 
     @ask.autocomplete("tag")
     async def _tags(
         self, interaction: discord.Interaction[BlogBot], current: str
     ) -> list[app_commands.Choice[str]]:
-        return autocomplete_choices(self.bot.engine.tags(), current)
+        return _choices(self.tags.complete(current))
+
+
+def _choices(names: list[str]) -> list[app_commands.Choice[str]]:
+    return [app_commands.Choice(name=name, value=name) for name in names]
 
 
 async def setup(bot: BlogBot) -> None:

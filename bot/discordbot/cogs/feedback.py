@@ -2,11 +2,14 @@
 
 The buttons are :class:`discord.ui.DynamicItem` s: their ``custom_id`` carries the
 question id (``vote:up:<id>``), so a click on a message sent before a restart is
-understood from the id alone, with nothing kept in memory between runs.
+understood from the id alone, with nothing kept in memory between runs. An answer is
+shared once: the question log records the first share (:meth:`QuestionLog.claim_share`),
+so further clicks, before or after a restart, only tell the clicker it was shared.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from typing import TYPE_CHECKING, Any, Self
@@ -22,6 +25,8 @@ if TYPE_CHECKING:
     from bot.discordbot.client import BlogBot
 
 log = logging.getLogger(__name__)
+
+CLAIM_WAIT_S = 2.0  # Discord wants the first response within three seconds
 
 Button = discord.ui.Button[discord.ui.View]
 
@@ -105,6 +110,13 @@ class ShareButton(
         if message is None:
             return
         lang = reader_language(interaction)
+        first = await _claim_share(interaction.client, self.question_id)
+        if first is not True:
+            key = "share_later" if first is None else "already_shared"
+            await interaction.response.send_message(
+                say(key, lang), ephemeral=True, allowed_mentions=NO_MENTIONS
+            )
+            return
         await interaction.response.send_message(
             shared_content(message.content, interaction.user.display_name, lang),
             embeds=message.embeds,
@@ -112,6 +124,15 @@ class ShareButton(
             allowed_mentions=NO_MENTIONS,
         )
         log.info("question %s shared to channel %s", self.question_id, interaction.channel_id)
+
+
+async def _claim_share(bot: BlogBot, question_id: str) -> bool | None:
+    """True for the first share of an answer, False after; None when the log cannot say."""
+    try:
+        return await asyncio.wait_for(bot.questions.claim_share(question_id), CLAIM_WAIT_S)
+    except (QuestionLogError, TimeoutError) as exc:
+        log.warning("question %s: cannot record a share now (%s)", question_id, exc)
+        return None
 
 
 def answer_view(question_id: str, lang: Lang, *, private: bool) -> discord.ui.View:
