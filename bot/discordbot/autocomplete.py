@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import bisect
+import contextlib
 import logging
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -24,6 +25,7 @@ CHOICE_MAX = 100  # Discord's limit on a choice's name and value
 MAX_VALUES = 200_000
 MAX_SUFFIXES = 400_000
 SCAN_MAX = CHOICES_MAX * 8  # suffix entries looked at per keystroke, at most
+FIRST_BUILD_WAIT_S = 2.0  # Discord drops an autocomplete answered after three seconds
 
 
 @dataclass(frozen=True)
@@ -102,9 +104,15 @@ class Completions:
         self._built_for: object = None
         self._building: asyncio.Task[None] | None = None
 
-    def complete(self, typed: str) -> list[str]:
-        """Answer a keystroke from the current index; start a rebuild if it is stale."""
-        self.refresh()
+    async def complete(self, typed: str) -> list[str]:
+        """Answer a keystroke from the current index; start a rebuild if it is stale.
+
+        Only before the first index exists does a keystroke wait, and never long.
+        """
+        building = self.refresh()
+        if building is not None and self._built_for is None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(building), FIRST_BUILD_WAIT_S)
         return self._index.complete(typed)
 
     def refresh(self) -> asyncio.Task[None] | None:

@@ -144,13 +144,13 @@ class Ask(commands.Cog):
         self, interaction: discord.Interaction[BlogBot], current: str
     ) -> list[app_commands.Choice[str]]:
         """From the prefix index: autocomplete cannot be deferred and runs on the loop."""
-        return _choices(self.categories.complete(current))
+        return _choices(await self.categories.complete(current))
 
     @ask.autocomplete("tag")
     async def _tags(
         self, interaction: discord.Interaction[BlogBot], current: str
     ) -> list[app_commands.Choice[str]]:
-        return _choices(self.tags.complete(current))
+        return _choices(await self.tags.complete(current))
 
 
 def _choices(names: list[str]) -> list[app_commands.Choice[str]]:
