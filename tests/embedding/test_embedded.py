@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 import time
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import pytest
 
 from bot.embedding.embedded import BUILD_FILE, MODEL_DIR_NAME
 from bot.embedding.models import ModelNotFound, SentenceTransformerEmbedder, load_embedder
+from bot.embedding.provenance import pinned
 from bot.settings import EMBEDDED_MODEL
 from tests.conftest import ROOT
 
@@ -53,7 +55,7 @@ def test_built_folder_is_a_standard_sentence_transformers_model(
     folder = ROOT / "cache" / "models" / MODEL_DIR_NAME
     for name in ("modules.json", "config.json", "tokenizer.json", "model.safetensors", "NOTICE"):
         assert (folder / name).is_file(), name
-    assert (folder / BUILD_FILE).is_file()
+    assert json.loads((folder / BUILD_FILE).read_text())["sources"] == pinned()
     notice = (folder / "NOTICE").read_text(encoding="utf-8")
     assert "MIT" in notice and "Apache" in notice
     assert '"query": "query: "' in (folder / "config_sentence_transformers.json").read_text()
