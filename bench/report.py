@@ -209,13 +209,14 @@ How to read it:
   warm start, search, memory and latency do not depend on the vectors' values.
   Figures marked `~…*` are extrapolated: measured time minus the stand-in's embedding
   time plus the embedded passages at the real model's rate.
-* Question latency uses the real model for the query. `encode` is the query's
-  embedding by the engine's model; the stages between it and `total` are the ones
-  `Engine.answer` reports in `Answer.timings_ms` when handed that vector (an older
-  engine reported one `search` stage for all of ranking, excerpts and confidence). The
-  first question after start-up is reported separately; sentence units are stored in the
-  snapshot, so it builds nothing and pays only first page reads and the encoder's first
-  call.
+* Question latency uses the real model for the query. The stages are the ones
+  `Engine.answer_timed` reports: `encode` (cleaning and embedding the question), `search`
+  (terms, dense and lexical candidates, sentence re-scoring), `excerpts`, `confidence`
+  (signals, answer-type check, tiers and labels); `total` also holds building the result
+  records. Older runs timed `embed`, `search` (all of `search.rank`) and `format` (the rest).
+  The first question after start-up is reported separately; sentence units are stored in
+  the snapshot, so it builds nothing and pays only first page reads and the encoder's
+  first call.
 * Above `approximate_index_min_passages` (100 000) dense candidates come from the
   usearch HNSW graph (int8, connectivity 32, 256 rows re-scored exactly); recall@10 is
   against brute force, on the dev questions' real vectors plus 100 perturbed passage

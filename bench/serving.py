@@ -1,9 +1,8 @@
 """Question latency by stage, throughput under 32 concurrent questions, ANN recall.
 
-Everything goes through the engine's public API, as the bot and the CLI call it: the
-query is embedded with the engine's own embedder (the `encode` stage), then
-`Engine.answer` is handed that vector and reports its own stages in
-`Answer.timings_ms`; each of those becomes a row of the table.
+Everything goes through the engine's public API, as the bot and the CLI call it:
+`Engine.answer_timed` reports how long each stage of a question took (encode, search,
+excerpts, confidence and the total), and each becomes a row of the table.
 """
 
 from __future__ import annotations
@@ -12,6 +11,7 @@ import asyncio
 import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
+from dataclasses import fields
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -24,12 +24,8 @@ from bot.index.analysis import JapaneseAnalyzer
 from bot.index.refresh import CorpusSpec
 from bot.index.snapshot import Index
 from bot.retrieval.engine import Engine, EngineConfig
-from bot.retrieval.query import clean_question
 
-ENCODE = "encode"
 TOTAL = "total"
-# With the vector handed in, the engine's own embedding stage is empty: `encode` replaces it.
-ENGINE_ENCODE_STAGES = frozenset({"embed", "encode"})
 
 Item = TypeVar("Item")
 
@@ -52,21 +48,11 @@ def serve(args: dict[str, Any], embedder: Embedder, index: Index) -> dict[str, A
 
 
 def timed_answer(engine: Engine, text: str) -> dict[str, float]:
-    """Seconds per stage of one question: `encode`, the engine's own stages, and `total`."""
-    started = time.perf_counter()
-    query = clean_question(text, engine.config.max_question_chars)
-    vector = engine.embedder.embed_queries([query.text])[0] if not query.empty else None
-    encoded = time.perf_counter()
-    answer = engine.answer(text, query_vector=vector)
-    finished = time.perf_counter()
-    stages = {ENCODE: encoded - started}
-    stages |= {
-        stage: ms / 1000
-        for stage, ms in answer.timings_ms.items()
-        if stage not in ENGINE_ENCODE_STAGES
+    """Seconds per stage of one question, as the engine timed them, then `total`."""
+    _, times = engine.answer_timed(text)
+    return {
+        field.name.removesuffix("_ms"): getattr(times, field.name) / 1000 for field in fields(times)
     }
-    stages[TOTAL] = finished - started
-    return stages
 
 
 def components(index: Index, embedder: Embedder, analyzer: JapaneseAnalyzer) -> dict[str, Any]:
