@@ -49,6 +49,8 @@ def mapped_file(array: np.ndarray) -> Path | None:
     base: object = array
     while isinstance(base, np.ndarray):
         base = base.base
+    if isinstance(base, memoryview):  # np.frombuffer keeps a memoryview of the mapping
+        base = base.obj
     found = _MAPS.get(base) if isinstance(base, mmap.mmap) else None
     if found is None or not array.flags.c_contiguous:
         return None
@@ -69,10 +71,13 @@ def read_rows(array: np.ndarray, start: int, stop: int) -> np.ndarray:
     if stop <= start:
         return np.asarray(array[0:0])
     row_bytes = array.shape[1] * array.dtype.itemsize
-    offset = path.stat().st_size - array.nbytes + start * row_bytes
-    with path.open("rb") as file:
-        file.seek(offset)
-        data = np.fromfile(file, array.dtype, (stop - start) * array.shape[1])
+    try:
+        offset = path.stat().st_size - array.nbytes + start * row_bytes
+        with path.open("rb") as file:
+            file.seek(offset)
+            data = np.fromfile(file, array.dtype, (stop - start) * array.shape[1])
+    except FileNotFoundError:  # a newer reindex removed the snapshot; the mapping still reads
+        return np.asarray(array[start:stop])
     return data.reshape(stop - start, array.shape[1])
 
 
