@@ -13,7 +13,6 @@ import re
 from collections.abc import Iterable, Sequence
 
 import discord
-from discord import app_commands
 
 from bot.discordbot.messages import Lang, say
 from bot.retrieval.answers import Answer, Result, Tier
@@ -27,8 +26,6 @@ FOOTER_MAX = 2048
 EMBEDS_TOTAL_MAX = 6000
 EMBEDS_MAX = 10
 FIELDS_MAX = 25
-CHOICES_MAX = 25
-CHOICE_MAX = 100
 EXCERPT_SOFT_MAX = 1000  # readable; the hard limit is the embed's share of 6000
 ELLIPSIS = "…"
 EMPHASIS = "**"
@@ -240,19 +237,3 @@ def field_value(items: Sequence[str], limit: int) -> str:
 
 
 # -- autocomplete ----------------------------------------------------------------------
-
-
-def autocomplete_choices(values: Iterable[str], typed: str) -> list[app_commands.Choice[str]]:
-    """At most 25 choices: prefix matches first, then other matches, case-insensitive."""
-    needle = typed.strip().casefold()
-    prefix: list[str] = []
-    inside: list[str] = []
-    for value in values:
-        if not value or len(value) > CHOICE_MAX:
-            continue
-        folded = value.casefold()
-        if folded.startswith(needle):
-            prefix.append(value)
-        elif needle in folded:
-            inside.append(value)
-    return [app_commands.Choice(name=v, value=v) for v in (prefix + inside)[:CHOICES_MAX]]

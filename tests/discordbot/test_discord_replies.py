@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from bot.discordbot.autocomplete import PrefixIndex
 from bot.discordbot.messages import language_of
 from bot.discordbot.replies import (
     CONTENT_MAX,
@@ -19,7 +20,6 @@ from bot.discordbot.replies import (
     TITLE_MAX,
     answer_content,
     answer_embeds,
-    autocomplete_choices,
     escape_text,
     render_excerpt,
     report_embed,
@@ -136,9 +136,10 @@ def test_report_embed_fields_fit() -> None:
 def test_autocomplete_is_prefix_first_and_at_most_25() -> None:
     """Choices are filtered by what was typed, prefix matches first, never over 25."""
     values = [f"tag{n:02d}" for n in range(40)] + ["AI", "生成AI", "x" * 101]
-    assert len(autocomplete_choices(values, "")) == 25
-    assert [c.value for c in autocomplete_choices(values, "ai")] == ["AI", "生成AI"]
-    assert all(len(c.name) <= 100 for c in autocomplete_choices(values, "x"))
+    index = PrefixIndex.build(values)
+    assert len(index.complete("")) == 25
+    assert index.complete("ai") == ["AI", "生成AI"]
+    assert index.complete("x") == []
 
 
 def test_language_of_locales() -> None:
