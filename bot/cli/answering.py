@@ -199,7 +199,7 @@ def run_eval(args: argparse.Namespace, settings: Settings) -> int:
     reports: dict[str, Report] = {}
     results: list[dict[str, Any]] = []
     for mode in modes:
-        answers = [engine.answer(i.question, k=3, mode=mode, keep_results=True) for i in items]
+        answers = [engine.answer_for_evaluation(i.question, k=3, mode=mode) for i in items]
         reports[mode] = score(
             (i, a, list(iter_result_keys(a))) for i, a in zip(items, answers, strict=True)
         )

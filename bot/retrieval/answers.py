@@ -40,6 +40,7 @@ class Answer:
     index_version: str
     latency_ms: float = 0.0
     notice: str | None = None  # a user-facing reason when the question was unusable
+    # encode, search, excerpts, confidence: `bot.retrieval.timing.StageTimes` by name
     timings_ms: dict[str, float] = field(default_factory=dict)
 
     @property

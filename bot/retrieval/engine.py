@@ -98,30 +98,57 @@ class Engine:
         k: int | None = None,
         filters: Filters | None = None,
         mode: Mode = "hybrid",
-        keep_results: bool = False,
-        query_vector: np.ndarray | None = None,
     ) -> Answer:
-        """Answer one question (blocking: call `ask` from async code).
+        """Answer one raw question (blocking: call `ask` from async code).
 
-        A `none` answer shows nothing; `keep_results` keeps its ranking for evaluation.
+        A `none` answer shows nothing.
         """
-        query = clean_question(question, self.config.max_question_chars)
-        answer, _ = self._respond(query, k, filters, mode, query_vector, keep_results)
-        return answer
+        return self.answer_timed(question, k, filters, mode)[0]
 
-    def assess(self, question: str, k: int | None = None, mode: Mode = "hybrid") -> Assessment:
-        """The evidence `answer` decides from, without deciding (for calibration)."""
-        query = clean_question(question, self.config.max_question_chars)
-        vector = self.embedder.embed_queries([query.text])[0]
-        return self._assessor.assess(self.index, query, vector, self._k(k), None, mode, Stopwatch())
+    def answer_timed(
+        self,
+        question: str,
+        k: int | None = None,
+        filters: Filters | None = None,
+        mode: Mode = "hybrid",
+    ) -> tuple[Answer, StageTimes]:
+        """`answer`, with the milliseconds each stage of it took (for the benchmark)."""
+        return self._respond(self.clean(question), k, filters, mode, None, keep_ranking=False)
 
     async def ask(
         self, question: str, k: int | None = None, filters: Filters | None = None
     ) -> Answer:
         """`answer`, off the event loop; concurrent questions share one encoder call."""
-        query = clean_question(question, self.config.max_question_chars)
+        query = self.clean(question)
         vector = None if query.empty else await self._batcher().embed(query.text)
-        return await asyncio.to_thread(self.answer, question, k, filters, "hybrid", False, vector)
+        answer, _ = await asyncio.to_thread(
+            self._respond, query, k, filters, "hybrid", vector, False
+        )
+        return answer
+
+    def answer_for_evaluation(
+        self,
+        question: str,
+        k: int | None = None,
+        filters: Filters | None = None,
+        mode: Mode = "hybrid",
+    ) -> Answer:
+        """`answer`, except that a `none` answer keeps the results it ranked.
+
+        `eval` scores hit@k and evidence on every question, refused or not.
+        """
+        query = self.clean(question)
+        return self._respond(query, k, filters, mode, None, keep_ranking=True)[0]
+
+    def assess(self, question: str, k: int | None = None, mode: Mode = "hybrid") -> Assessment:
+        """The evidence `answer` decides from, without deciding (for calibration)."""
+        query = self.clean(question)
+        vector = self.embedder.embed_queries([query.text])[0]
+        return self._assessor.assess(self.index, query, vector, self._k(k), None, mode, Stopwatch())
+
+    def clean(self, question: str) -> Query:
+        """The searchable text of a raw question; every entry point cleans exactly once."""
+        return clean_question(question, self.config.max_question_chars)
 
     def _respond(
         self,
@@ -154,7 +181,7 @@ class Engine:
             language=query.language,
             index_version=index.version,
             latency_ms=times.total_ms,
-            timings_ms={"embed": times.encode_ms, "search": times.total_ms - times.encode_ms},
+            timings_ms=times.stages_ms(),
         )
         return answer, times
 

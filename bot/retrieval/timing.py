@@ -27,6 +27,15 @@ class StageTimes:
     confidence_ms: float  # question signals, answer-type check, tiers and result labels
     total_ms: float
 
+    def stages_ms(self) -> dict[str, float]:
+        """The four stages by name, as `Answer.timings_ms` carries them."""
+        return {
+            "encode": self.encode_ms,
+            "search": self.search_ms,
+            "excerpts": self.excerpts_ms,
+            "confidence": self.confidence_ms,
+        }
+
 
 class Stopwatch:
     """Adds the time since the previous lap to a stage."""

@@ -20,7 +20,7 @@ FILES = [
 
 def _row(engine: Engine) -> dict[str, float | int | None]:
     items = [item for path in FILES if path.exists() for item in read_questions(Path(path))]
-    answers = [engine.answer(i.question, k=3, keep_results=True) for i in items]
+    answers = [engine.answer_for_evaluation(i.question, k=3) for i in items]
     report = score((i, a, list(iter_result_keys(a))) for i, a in zip(items, answers, strict=True))
     return report.rows()["all"]
 
@@ -37,7 +37,7 @@ def test_labelled_questions_meet_the_targets(real_engine: Engine) -> None:
 
 def test_english_question_finds_japanese_evidence(real_engine: Engine) -> None:
     """Cross-lingual: the excerpt shown is the Japanese sentence that answers."""
-    answer = real_engine.answer("Is Microsoft doing something similar?", keep_results=True)
+    answer = real_engine.answer_for_evaluation("Is Microsoft doing something similar?")
     assert any("Copilot" in r.excerpt for r in answer.results)
 
 

@@ -47,13 +47,13 @@ def test_keyword_question_finds_its_exact_token(
     engine: Engine, question: str, article: str
 ) -> None:
     """Names and amounts that embeddings blur are found by the lexical side."""
-    answer = engine.answer(question, keep_results=True)
+    answer = engine.answer_for_evaluation(question)
     assert article in answer.results[0].source
 
 
 def test_paraphrase_finds_its_passage(engine: Engine) -> None:
     """Different wording, same content words in other forms: the right article comes first."""
-    answer = engine.answer("トマトを育てるには日当たりが大事？", keep_results=True)
+    answer = engine.answer_for_evaluation("トマトを育てるには日当たりが大事？")
     assert "garden" in answer.results[0].source
     assert "日当たり" in answer.results[0].excerpt
 
@@ -66,15 +66,13 @@ def test_off_topic_question_is_refused(engine: Engine) -> None:
 
 def test_filter_excludes_other_categories(engine: Engine) -> None:
     """A category filter keeps every other category out, even the best match."""
-    answer = engine.answer(
-        "GPT-4oで何ができる？", filters=Filters(category="庭"), keep_results=True
-    )
+    answer = engine.answer_for_evaluation("GPT-4oで何ができる？", filters=Filters(category="庭"))
     assert answer.results and all("garden" in r.source for r in answer.results)
 
 
 def test_one_result_per_article_with_scores_in_unit_range(engine: Engine) -> None:
     """Results name distinct articles; each score is a probability-like value in [0, 1]."""
-    answer = engine.answer("Metaの投資", k=3, keep_results=True)
+    answer = engine.answer_for_evaluation("Metaの投資", k=3)
     sources = [r.source for r in answer.results]
     assert len(sources) == len(set(sources))
     assert all(0.0 <= r.score <= 1.0 for r in answer.results)
@@ -84,7 +82,7 @@ def test_one_result_per_article_with_scores_in_unit_range(engine: Engine) -> Non
 def test_modes_all_rank(engine: Engine) -> None:
     """Dense-only and lexical-only modes (for `eval --compare`) return ranked results."""
     for mode in ("dense", "lexical", "hybrid"):
-        answer = engine.answer("GPT-4oで何ができる？", mode=mode, keep_results=True)
+        answer = engine.answer_for_evaluation("GPT-4oで何ができる？", mode=mode)
         assert answer.results, mode
 
 

@@ -1,0 +1,82 @@
+"""The engine's public entry points: one cleaning per question, evaluation ranking, timings."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from bot.retrieval import engine as engine_module
+from bot.retrieval.engine import Engine
+from bot.retrieval.query import Query, clean_question
+from tests.conftest import PostWriter, engine_for
+from tests.fakes import HashEmbedder
+
+
+@pytest.fixture
+def engine(post: PostWriter, site: Path, tmp_path: Path) -> Engine:
+    post("2025-01-01-invest.md", "Metaは$50Bを投じると発表した。これはAIインフラへの投資だ。")
+    post("2025-02-01-garden.md", "トマトは日当たりの良い場所で育てる。水やりは朝に行う。")
+    return engine_for(site, tmp_path / "cache", HashEmbedder(64))
+
+
+def _count_cleaning(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    seen: list[str] = []
+
+    def counting(raw: str, max_chars: int = 500) -> Query:
+        seen.append(raw)
+        return clean_question(raw, max_chars)
+
+    monkeypatch.setattr(engine_module, "clean_question", counting)
+    return seen
+
+
+def test_ask_cleans_the_question_once(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A Discord question is cleaned once, though it is batched and then answered."""
+    seen = _count_cleaning(monkeypatch)
+    answer = asyncio.run(engine.ask("<@123> **Metaの投資**"))
+    assert seen == ["<@123> **Metaの投資**"]
+    assert answer.question == "Metaの投資"
+
+
+def test_answer_cleans_the_question_once(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The blocking entry point cleans once too."""
+    seen = _count_cleaning(monkeypatch)
+    engine.answer("Metaの投資")
+    assert len(seen) == 1
+
+
+def test_a_refused_answer_shows_nothing_but_evaluation_keeps_its_ranking(engine: Engine) -> None:
+    """`answer` hides a `none` answer's results; `answer_for_evaluation` keeps them."""
+    shown = engine.answer("量子コンピューターの値段", k=2)
+    kept = engine.answer_for_evaluation("量子コンピューターの値段", k=2)
+    assert shown.tier == kept.tier == "none"
+    assert shown.results == () and len(kept.results) >= 1
+    assert kept.best_score == shown.best_score
+
+
+def test_evaluation_answer_matches_answer_when_not_refused(engine: Engine) -> None:
+    """Outside a refusal the evaluation answer is the reader's answer, result for result."""
+    shown = engine.answer("Metaは何に投資する？", k=2)
+    kept = engine.answer_for_evaluation("Metaは何に投資する？", k=2)
+    assert shown.tier == kept.tier != "none"
+    assert shown.results == kept.results
+
+
+def test_answer_timed_reports_every_stage(engine: Engine) -> None:
+    """Each stage is timed, none is negative, and together they fit in the total."""
+    answer, times = engine.answer_timed("Metaの投資")
+    stages = times.stages_ms()
+    assert set(stages) == {"encode", "search", "excerpts", "confidence"}
+    assert all(ms >= 0.0 for ms in stages.values())
+    assert times.search_ms > 0.0 and times.encode_ms > 0.0
+    assert sum(stages.values()) <= times.total_ms
+    assert answer.latency_ms == times.total_ms and answer.timings_ms == stages
+
+
+def test_unusable_question_is_timed_without_stages(engine: Engine) -> None:
+    """A question with no words is not encoded or searched, and says why."""
+    answer, times = engine.answer_timed("<@123> ***")
+    assert answer.tier == "none" and answer.notice
+    assert times.encode_ms == times.search_ms == 0.0
