@@ -118,13 +118,11 @@ def question_signals(
 ) -> Signals:
     """Evidence about the question as a whole, beyond its best cosine."""
     if not hits:
-        return Signals(0.0, 0.0, 0.0, language == "en", tuple(absent_names), 0.0)
-    margin = hits[0].relevance - hits[1].relevance if len(hits) > 1 else 0.0
+        return Signals(0.0, 0.0, 0.0, language == "en", tuple(absent_names))
     return Signals(
         relevance=hits[0].relevance,
         top_sentence=hits[0].sentence,
         term_coverage=term_coverage(index, terms),
         english=language == "en",
         absent_names=tuple(absent_names),
-        margin=margin,
     )

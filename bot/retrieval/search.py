@@ -59,7 +59,6 @@ class Signals:
     term_coverage: float  # share of the question's idf mass whose terms occur in the corpus
     english: bool  # English questions score lower cosines against Japanese text
     absent_names: tuple[str, ...]  # names or numbers in the question the corpus never uses
-    margin: float  # relevance gap between the first and second article
 
 
 def article_mask(index: Index, filters: Filters | None) -> np.ndarray | None:

@@ -19,8 +19,8 @@ from bot.retrieval.confidence import (
 from bot.retrieval.search import Signals
 
 E5 = "embedded:multilingual-e5-small@1"
-STRONG = Signals(12.0, 0.91, 1.0, False, (), 5.0)
-WEAK = Signals(3.5, 0.81, 0.0, False, (), 0.1)
+STRONG = Signals(12.0, 0.91, 1.0, False, ())
+WEAK = Signals(3.5, 0.81, 0.0, False, ())
 
 
 def test_strong_evidence_answers_and_weak_is_refused() -> None:
@@ -32,7 +32,7 @@ def test_strong_evidence_answers_and_weak_is_refused() -> None:
 
 def test_absent_name_caps_confidence_below_answer() -> None:
     """A name the blog never uses ("Gemini 2.0") can at most be `related`."""
-    vetoed = Signals(12.0, 0.91, 1.0, False, ("2.0",), 5.0)
+    vetoed = Signals(12.0, 0.91, 1.0, False, ("2.0",))
     score = confidence(vetoed, E5_SMALL)
     assert score <= ABSENT_NAME_CAP
     assert tier_for(score, thresholds_for(E5, None, None)) != "answer"
@@ -41,8 +41,8 @@ def test_absent_name_caps_confidence_below_answer() -> None:
 def test_confidence_is_a_probability() -> None:
     """Extreme signals stay within [0, 1]."""
     for signals in (
-        Signals(1e6, 1.0, 1.0, True, (), 0.0),
-        Signals(-1e6, -1.0, 0.0, False, (), 0.0),
+        Signals(1e6, 1.0, 1.0, True, ()),
+        Signals(-1e6, -1.0, 0.0, False, ()),
     ):
         assert 0.0 <= confidence(signals, E5_SMALL) <= 1.0
 
