@@ -25,14 +25,9 @@ import yarl
 from discord import app_commands
 from discord.ext import commands, tasks
 
-from bot.discordbot.cogs import (
-    EXTENSIONS,
-    NO_MENTIONS,
-    CommandTranslator,
-    UserFacingError,
-    tell,
-)
+from bot.discordbot.interactions import NO_MENTIONS, UserFacingError, tell
 from bot.discordbot.messages import language_of, say
+from bot.discordbot.translations import CommandTranslator
 from bot.questions import QuestionLog, QuestionLogError
 from bot.questions.privacy import UserHasher
 from bot.retrieval.engine import Engine
@@ -40,6 +35,13 @@ from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 
+# Loaded by name, so the client never imports the cogs (which import the client's type).
+EXTENSIONS = (
+    "bot.discordbot.cogs.feedback",
+    "bot.discordbot.cogs.ask",
+    "bot.discordbot.cogs.admin",
+    "bot.discordbot.cogs.privacy",
+)
 DRAIN_SECONDS = 30.0
 PURGE_EVERY_HOURS = 24
 

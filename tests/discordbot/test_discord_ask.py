@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.discordbot.cogs import JA
+from bot.discordbot.translations import JA
 from tests.discordbot.discord_world import World, reply
 from tests.loopback import Perm, User
 
