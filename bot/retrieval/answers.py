@@ -18,11 +18,14 @@ class Result:
     date: str  # YYYY-MM-DD in the site's timezone
     heading: str | None
     excerpt: str  # plain text; the matching sentence wrapped in **…**
-    score: float  # the passage's fused relevance in [0, 1]; higher is better
+    # This excerpt's own confidence in [0, 1]: the answer model on this passage's evidence,
+    # with the question's caps; `tier` comes from it. Not the ranking's fused relevance
+    # (`Hit.relevance`, unbounded), which only orders the results.
+    score: float
     source: str  # article path relative to the corpus folder
     passage_id: str
     rank: int
-    tier: Tier = "answer"  # this excerpt's own confidence, never above the answer's
+    tier: Tier = "answer"  # the tier of `score`, never above the answer's
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

@@ -68,8 +68,9 @@ def labelled(tier: Tier, results: list[Result], thresholds: Thresholds) -> tuple
     return tuple(shown)
 
 
-def result_for(index: Index, hit: Hit, rank: int, excerpt: str, score: float) -> Result:
-    """The record shown for one hit: its article, the heading's link and its excerpt."""
+def result_for(index: Index, hit: Hit, rank: int, excerpt: str, own: float) -> Result:
+    """The record shown for one hit: its article, the heading's link, its excerpt and its
+    own confidence `own`."""
     passage = index.passages[hit.row]
     article = index.articles[passage.source]
     url = absolute_url(article.url, "", "", passage.anchor) if passage.anchor else article.url
@@ -79,7 +80,7 @@ def result_for(index: Index, hit: Hit, rank: int, excerpt: str, score: float) ->
         date=article.day,
         heading=passage.heading,
         excerpt=excerpt,
-        score=round(score, 4),
+        score=round(own, 4),
         source=article.source,
         passage_id=passage.id,
         rank=rank,

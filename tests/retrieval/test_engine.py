@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from bot.retrieval import engine as engine_module
+from bot.retrieval.confidence import tier_for
 from bot.retrieval.engine import Engine
 from bot.retrieval.query import Query, clean_question
 from tests.conftest import PostWriter, engine_for
@@ -80,3 +81,14 @@ def test_unusable_question_is_timed_without_stages(engine: Engine) -> None:
     answer, times = engine.answer_timed("<@123> ***")
     assert answer.tier == "none" and answer.notice
     assert times.encode_ms == times.search_ms == 0.0
+
+
+def test_result_score_is_the_confidence_its_tier_comes_from(engine: Engine) -> None:
+    """Each result's tier is the tier of its own `score`, capped by the answer's tier."""
+    order = {"answer": 0, "related": 1, "none": 2}
+    answer = engine.answer_for_evaluation("Metaは何に投資する？", k=2)
+    assert answer.results
+    for result in answer.results:
+        own = tier_for(result.score, engine.thresholds)
+        expected = max(own, answer.tier, key=order.__getitem__)
+        assert result.tier == (answer.tier if expected == "none" else expected)
