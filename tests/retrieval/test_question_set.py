@@ -1,9 +1,13 @@
 """Checks on the labelled evaluation questions and the unanswered-paraphrase groups."""
 
+from __future__ import annotations
+
 import json
 import re
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -31,9 +35,9 @@ QUESTION_ID = re.compile(r"^q\d{2,}$")
 JAPANESE = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
 
 
-def read_jsonl(path: Path) -> list[dict]:
+def read_jsonl(path: Path) -> list[Any]:
     """Parse a JSON Lines file, failing with the line number on bad JSON."""
-    rows = []
+    rows: list[Any] = []
     for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
         if not line.strip():
             continue
@@ -71,7 +75,7 @@ def hex_id(name: object) -> str | None:
     return match.group(1) if match else None
 
 
-def question_problems(row: dict, corpus: dict[str, str]) -> list[str]:
+def question_problems(row: object, corpus: dict[str, str]) -> list[str]:
     """List everything wrong with one labelled question (empty when valid)."""
     if not isinstance(row, dict):
         return ["not a JSON object"]
@@ -132,7 +136,7 @@ def question_problems(row: dict, corpus: dict[str, str]) -> list[str]:
     return problems
 
 
-def count_problems(rows: list[dict]) -> list[str]:
+def count_problems(rows: list[dict[str, Any]]) -> list[str]:
     """List every coverage requirement the question set misses."""
     problems = []
     kinds = Counter(row.get("kind") for row in rows)
@@ -156,7 +160,7 @@ def count_problems(rows: list[dict]) -> list[str]:
     return problems
 
 
-def paraphrase_problems(rows: list[dict]) -> list[str]:
+def paraphrase_problems(rows: list[Any]) -> list[str]:
     """List everything wrong with the paraphrase groups (empty when valid)."""
     problems = []
     for number, row in enumerate(rows, 1):
@@ -182,47 +186,48 @@ QUESTIONS = read_jsonl(QUESTIONS_PATH)
 PARAPHRASES = read_jsonl(PARAPHRASES_PATH)
 
 
-def test_corpus_is_found():
+def test_corpus_is_found() -> None:
     """The corpus directory next to the tests holds the five posts."""
     assert len(CORPUS) == 5, sorted(CORPUS)
 
 
 @pytest.mark.parametrize("row", QUESTIONS, ids=[str(r.get("id")) for r in QUESTIONS])
-def test_question_is_valid(row):
+def test_question_is_valid(row: object) -> None:
     """Each question has the required keys, allowed values and verbatim evidence."""
     assert question_problems(row, CORPUS) == []
 
 
-def test_question_ids_are_unique():
+def test_question_ids_are_unique() -> None:
     """No two questions share an id."""
     ids = Counter(row.get("id") for row in QUESTIONS)
     assert [i for i, n in ids.items() if n > 1] == []
 
 
-def test_question_texts_are_unique():
+def test_question_texts_are_unique() -> None:
     """No question text appears twice."""
     texts = Counter(row.get("question") for row in QUESTIONS)
     assert [t for t, n in texts.items() if n > 1] == []
 
 
-def test_question_counts_meet_coverage():
+def test_question_counts_meet_coverage() -> None:
     """The set is large enough and covers every kind, language and article."""
     assert count_problems(QUESTIONS) == []
 
 
-def test_paraphrase_groups_are_valid():
+def test_paraphrase_groups_are_valid() -> None:
     """Every paraphrase line is well formed and every group has two or more questions."""
     assert MIN_PARAPHRASE_LINES <= len(PARAPHRASES) <= MAX_PARAPHRASE_LINES
     assert paraphrase_problems(PARAPHRASES) == []
 
 
-def _valid_row() -> dict:
+def _valid_row() -> dict[str, Any]:
     """Return a copy of the first answerable question, used as a base for broken rows."""
     row = next(r for r in QUESTIONS if r.get("kind") == "fact")
     return dict(row, also_ok=list(row["also_ok"]))
 
 
-BROKEN_QUESTIONS = [
+Mutation = Callable[[dict[str, Any]], object]
+BROKEN_QUESTIONS: list[tuple[str, Mutation]] = [
     ("missing key", lambda r: r.pop("also_ok")),
     ("extra key", lambda r: r.update(note="x")),
     ("bad lang", lambda r: r.update(lang="fr")),
@@ -242,7 +247,7 @@ BROKEN_QUESTIONS = [
 @pytest.mark.parametrize(
     "mutate", [m for _, m in BROKEN_QUESTIONS], ids=[n for n, _ in BROKEN_QUESTIONS]
 )
-def test_validator_rejects_broken_question(mutate):
+def test_validator_rejects_broken_question(mutate: Mutation) -> None:
     """The per-question check reports a problem for each kind of broken row."""
     row = _valid_row()
     assert question_problems(row, CORPUS) == []
@@ -250,7 +255,7 @@ def test_validator_rejects_broken_question(mutate):
     assert question_problems(row, CORPUS) != []
 
 
-def test_count_check_rejects_small_set():
+def test_count_check_rejects_small_set() -> None:
     """The coverage check fails for a set with too few questions."""
     answerable = [r for r in QUESTIONS if r.get("kind") != "unanswerable"]
     assert count_problems(answerable[:10]) != []
@@ -266,6 +271,6 @@ def test_count_check_rejects_small_set():
     ],
     ids=["singleton", "two singletons", "duplicate", "missing group"],
 )
-def test_paraphrase_check_rejects_broken_groups(rows):
+def test_paraphrase_check_rejects_broken_groups(rows: list[Any]) -> None:
     """The paraphrase check reports singleton groups, duplicates and missing keys."""
     assert paraphrase_problems(rows) != []
