@@ -1,15 +1,17 @@
 """The core: question in, typed answer out. No Discord here; the CLI, tests and bot share it.
 
-Embedding and search are CPU work, so the async entry points run them in a worker
-thread and the event loop (and Discord's heartbeat) never waits on them. A reindex
-builds a whole new index beside the old one and swaps it in with one assignment.
+The engine only orchestrates: it cleans the raw question (once), encodes it, has
+`assessment` gather the evidence and `verdict` decide, and times each stage. Embedding
+and search are CPU work, so the async entry points run them in a worker thread and the
+event loop (and Discord's heartbeat) never waits on them. A reindex builds a whole new
+index beside the old one and swaps it in with one assignment.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -164,8 +166,10 @@ class Engine:
         index = self.index  # one consistent index for the whole question, even mid-swap
         if query.empty:
             notice = "The question has no words to search for."
-            unusable = Answer(query.text, "none", (), 0.0, query.language, index.version)
-            return replace(unusable, notice=notice), watch.finish()
+            unusable = Answer(
+                query.text, "none", (), 0.0, query.language, index.version, notice=notice
+            )
+            return unusable, watch.finish()
         if vector is None:
             vector = self.embedder.embed_queries([query.text])[0]
         watch.lap("encode")

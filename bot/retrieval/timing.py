@@ -1,7 +1,7 @@
 """Where one question's time goes, stage by stage, for the benchmark and the logs.
 
-The engine always takes these laps: six clock reads per question cost well under a
-microsecond, so timing needs no switch and no patching of the pipeline from outside.
+The engine always takes these laps: a handful of clock reads cost next to nothing beside
+a question's milliseconds, so timing needs no switch and no patching from outside.
 """
 
 from __future__ import annotations
@@ -15,16 +15,16 @@ Stage = Literal["encode", "search", "excerpts", "confidence"]
 
 @dataclass(frozen=True, slots=True)
 class StageTimes:
-    """Milliseconds spent in each stage of one question; `total_ms` is the whole call.
+    """Milliseconds spent in each stage of one question, in the order they run.
 
-    `total_ms` also holds building the result records, so it is a little more than the
-    sum of the four stages.
+    `total_ms` is the whole call after cleaning the question (what `Answer.latency_ms`
+    says), so it is a hair more than the sum of the four stages.
     """
 
-    encode_ms: float  # cleaning the question and encoding it; ~0 when `ask` batched it
+    encode_ms: float  # the question's vector; ~0 from `ask`, whose batcher encoded it
     search_ms: float  # question terms, dense and lexical candidates, sentence scoring
     excerpts_ms: float  # cutting and emphasising each hit's excerpt
-    confidence_ms: float  # question signals, answer-type check, tiers and result labels
+    confidence_ms: float  # question signals, answer-type check, tiers, the result records
     total_ms: float
 
     def stages_ms(self) -> dict[str, float]:
