@@ -19,7 +19,6 @@ import numpy as np
 
 from bench.common import SITE, TIMEZONE, percentiles_ms, questions
 from bot.embedding.models import Embedder
-from bot.index import ann
 from bot.index.analysis import JapaneseAnalyzer
 from bot.index.refresh import CorpusSpec
 from bot.index.snapshot import Index
@@ -72,11 +71,11 @@ def components(index: Index, embedder: Embedder, analyzer: JapaneseAnalyzer) -> 
     probes = np.concatenate([vectors, perturbed])
     return {
         "exact_dense_ms": _mean_ms(lambda q: index.vectors @ q, list(vectors)),
-        "ann_dense_ms": _mean_ms(lambda q: ann.dense_candidates(index, q, 128), list(vectors)),
+        "ann_dense_ms": _mean_ms(lambda q: index.dense_candidates(q, 128), list(vectors)),
         "bm25_ms": _mean_ms(index.lexical.scores, terms),
-        "recall_at_10": ann.recall_at(index, probes, 10),
-        "recall_questions": ann.recall_at(index, vectors, 10),
-        "recall_perturbed": ann.recall_at(index, perturbed, 10),
+        "recall_at_10": index.dense_recall(probes, 10),
+        "recall_questions": index.dense_recall(vectors, 10),
+        "recall_perturbed": index.dense_recall(perturbed, 10),
         "recall_probes": len(probes),
     }
 

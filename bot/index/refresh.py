@@ -8,11 +8,7 @@ in small batches so questions can use the model in between.
 from __future__ import annotations
 
 import logging
-import shutil
-import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -85,15 +81,33 @@ def refresh(
     previous: Index | None = None,
     progress: Progress | None = None,
     now: datetime | None = None,
+    wait_s: float | None = None,
 ) -> tuple[Index, ReindexReport]:
-    """The index for the corpus as it is now, saved to the cache when anything changed."""
+    """The index for the corpus as it is now, saved to the cache when anything changed.
+
+    The whole refresh holds the cache's reindex lock, so a second process waits for it
+    (or raises `ReindexBusy` after `wait_s` seconds) instead of writing the same cache.
+    """
+    with index_store.exclusive(cache_dir, wait_s):
+        return _refresh(spec, embedder, analyzer, cache_dir, previous, progress, now)
+
+
+def _refresh(
+    spec: CorpusSpec,
+    embedder: Embedder,
+    analyzer: JapaneseAnalyzer,
+    cache_dir: Path,
+    previous: Index | None,
+    progress: Progress | None,
+    now: datetime | None,
+) -> tuple[Index, ReindexReport]:
     started = time.perf_counter()
     params = IndexParams(embedder.name, embedder.dimension, spec.passage_chars, spec.overlap)
     if previous is None or previous.params != params:
         previous = index_store.load(cache_dir, params)
     plan = _plan(spec, previous, now)
     removed = sorted(set(previous.articles if previous else ()) - set(plan.articles))
-    with _workdir(index_store.snapshot_root(cache_dir, params)) as workdir:
+    with index_store.build_workdir(cache_dir, params) as workdir:
         if previous is not None and not (plan.added or plan.changed or removed):
             index, embedded = previous, 0  # the common start-up: nothing to parse or embed
         else:
@@ -123,17 +137,6 @@ def refresh(
         version=index.version,
     )
     return index, report
-
-
-@contextmanager
-def _workdir(root: Path) -> Iterator[Path]:
-    """Scratch space beside the snapshots (same file system, so columns can be linked)."""
-    root.mkdir(parents=True, exist_ok=True)
-    path = Path(tempfile.mkdtemp(prefix=".build-", dir=root))
-    try:
-        yield path
-    finally:
-        shutil.rmtree(path, ignore_errors=True)
 
 
 def _settle_ann(index: Index, min_passages: int) -> bool:

@@ -15,7 +15,6 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
 
 import numpy as np
 
@@ -156,21 +155,3 @@ def _window_norms(
             total[has] += np.asarray(block[vector_row[other[has]] - low], np.float32)
         out[units] = np.linalg.norm(total, axis=1)
     return out
-
-
-class UnitSource(Protocol):
-    """What `unit_texts` reads: the units, the sentence offsets and the passages."""
-
-    @property
-    def units(self) -> Units: ...
-
-    @property
-    def sentence_offsets(self) -> np.ndarray: ...
-
-    @property
-    def passages(self) -> Sequence[Passage]: ...
-
-
-def unit_texts(index: UnitSource, units: list[int]) -> tuple[str, ...]:
-    """`Units.texts` for an index; for callers that have not moved to `Index.unit_texts`."""
-    return index.units.texts(units, index.sentence_offsets, index.passages)

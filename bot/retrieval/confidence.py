@@ -26,6 +26,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+from bot.embedding.embedded import IDENTITY as EMBEDDED_IDENTITY
 from bot.retrieval.answers import Tier
 from bot.retrieval.search import Signals
 
@@ -72,7 +73,7 @@ E5_SMALL = Model(
     intercept=-25.27, relevance=0.375, top_sentence=26.73, term_coverage=0.492, english=2.537
 )
 CALIBRATED: dict[str, tuple[Model, Thresholds]] = {
-    "embedded:multilingual-e5-small@1": (E5_SMALL, Thresholds(answer=0.6, related=0.2)),
+    EMBEDDED_IDENTITY: (E5_SMALL, Thresholds(answer=0.6, related=0.2)),
     "intfloat/multilingual-e5-small": (E5_SMALL, Thresholds(answer=0.6, related=0.2)),
 }
 # A model nobody calibrated: its cosine range is unknown, so only the scale-free signals

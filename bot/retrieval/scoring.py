@@ -14,7 +14,6 @@ from typing import Literal
 
 import numpy as np
 
-from bot.index.sentence_units import unit_texts
 from bot.index.snapshot import Index
 
 Mode = Literal["dense", "lexical", "hybrid"]
@@ -157,7 +156,7 @@ class Scorer:
             dense=float(self.dense[local]),
             sentence=float(self.cosine[pair]),
             lexical=float(self.lexical[local]),
-            sentences=unit_texts(self.index, around.tolist()),
+            sentences=self.index.unit_texts(around.tolist()),
             sentence_scores=self._sentence_part(around, cosines, self.unit_cosines.window(around)),
             best=int(np.flatnonzero(around == unit)[0]),
         )

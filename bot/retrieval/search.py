@@ -25,7 +25,6 @@ from datetime import date
 
 import numpy as np
 
-from bot.index import ann
 from bot.index.snapshot import Index
 from bot.retrieval.scoring import CANDIDATES, Hit, Mode, Scorer
 
@@ -91,7 +90,7 @@ def dense_candidates(
     index: Index, query_vector: np.ndarray, mask: np.ndarray | None, n: int
 ) -> np.ndarray:
     """Rows of the `n` passages nearest to the question: exact for small blogs, HNSW above."""
-    rows, _ = ann.dense_candidates(index, query_vector, n, mask)
+    rows, _ = index.dense_candidates(query_vector, n, mask)
     return rows
 
 

@@ -9,7 +9,6 @@ import numpy as np
 
 from bench import corpus as synthetic
 from bench import report, serving
-from bot.index import ann
 from bot.index.analysis import JapaneseAnalyzer
 from bot.index.refresh import CorpusSpec, refresh
 from tests.conftest import SAMPLE_CORPUS, SITE_URL
@@ -32,15 +31,15 @@ def test_synthetic_blog_with_approximate_index(tmp_path: Path) -> None:
     probes = (noisy / np.linalg.norm(noisy, axis=1, keepdims=True)).astype(np.float32)
     for probe in probes:  # distinct vectors: the approximate top 3 is the exact top 3
         exact = np.argsort(-(np.asarray(index.vectors) @ probe), kind="stable")[:3]
-        found, _ = ann.dense_candidates(index, probe, 3)
+        found, _ = index.dense_candidates(probe, 3)
         assert found.tolist() == exact.tolist()
-    assert ann.recall_at(index, probes, 10) >= 0.98
+    assert index.dense_recall(probes, 10) >= 0.98
 
     # Stand-in questions sit far from every passage, where near-ties are many: the graph
     # must still return rows in exact order, with a best cosine close to the exact best.
     for question in embedder.embed_queries(["Llamaの派生モデルはどこで見られる？", "Metaの買収"]):
         cosines = np.asarray(index.vectors) @ question
-        found, scores = ann.dense_candidates(index, question, 3)
+        found, scores = index.dense_candidates(question, 3)
         assert np.all(np.diff(scores) <= 0) and np.allclose(scores, cosines[found], atol=1e-5)
         assert scores[0] >= cosines.max() - 0.02
 

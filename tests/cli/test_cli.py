@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -45,6 +46,23 @@ def test_ask_prints_excerpts_and_links(
     assert main(["ask", "GPT-4oについて何て書いてある？", "--k", "2"]) == 0
     out = capsys.readouterr().out
     assert "GPT-4o" in out and out.count("http://localhost:4000/") == 2
+
+
+def test_ask_prints_its_answer_when_the_log_cannot_be_opened(
+    project_env: None,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    """A question log from a newer version is a warning on stderr; the answer still prints."""
+    newer = tmp_path / "questions.db"
+    with sqlite3.connect(newer) as connection:
+        connection.execute("PRAGMA user_version = 999")
+    monkeypatch.setenv("QUESTION_DB", str(newer))
+    assert main(["ask", "GPT-4oについて何て書いてある？", "--k", "1"]) == 0
+    captured = capsys.readouterr()
+    assert "GPT-4o" in captured.out and "http://localhost:4000/" in captured.out
+    assert "question not logged" in captured.err and "QUESTION_DB" in captured.err
 
 
 def test_eval_prints_the_metrics_table(

@@ -112,3 +112,9 @@ def _fail(message: str) -> Any:
         raise AssertionError(message)
 
     return fail
+
+
+def test_the_model_identity_carries_the_pinned_hashes() -> None:
+    """The vector caches' name for the embedded model ends in the pins' fingerprint."""
+    assert embedded.IDENTITY.startswith(f"{EMBEDDED_MODEL}@{embedded.FORMAT_VERSION}+")
+    assert embedded.IDENTITY.endswith(fingerprint(SOURCES))

@@ -96,7 +96,7 @@ def test_low_level_search_needs_only_the_vectors_and_graph(approximate: Index) -
     vectors = np.asarray(approximate.vectors)
     rows, scores = ann.nearest(vectors, approximate.ann, query, 10)
     assert rows.tolist() == approximate.dense_candidates(query, 10)[0].tolist()
-    assert rows.tolist() == ann.dense_candidates(approximate, query, 10)[0].tolist()
+    assert rows.tolist() == approximate.dense_candidates(query, 10)[0].tolist()
     exact_rows, _ = ann.nearest(vectors, None, query, 10)
     assert len(np.intersect1d(rows, exact_rows)) >= 9
     np.testing.assert_allclose(scores, vectors[rows] @ query, rtol=1e-5)

@@ -139,7 +139,6 @@ def test_a_snapshot_replaced_while_being_read_gives_the_new_one(
     assert swapped and loaded is not None and loaded.version == built.version
 
 
-@pytest.mark.xfail(strict=True, reason="refresh() does not build in snapshot.build_workdir yet")
 def test_the_next_refresh_clears_everything_a_killed_one_left(
     small_site: Path, tmp_path: Path
 ) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from bot.embedding.embedded import IDENTITY as EMBEDDED_IDENTITY
 from bot.retrieval.confidence import (
     ABSENT_NAME_CAP,
     ANSWER_TYPE_CAP,
@@ -18,7 +19,7 @@ from bot.retrieval.confidence import (
 )
 from bot.retrieval.search import Signals
 
-E5 = "embedded:multilingual-e5-small@1"
+E5 = EMBEDDED_IDENTITY
 STRONG = Signals(12.0, 0.91, 1.0, False, ())
 WEAK = Signals(3.5, 0.81, 0.0, False, ())
 
