@@ -20,10 +20,6 @@ from tests.discordbot.discord_world import World, reply
 from tests.loopback import Guild, User
 
 
-def leave_route(guild: Guild) -> str:
-    return f"DELETE /users/@me/guilds/{guild.id}"
-
-
 async def test_an_admin_of_one_server_is_not_admin_in_another(world: World) -> None:
     """guild_id:user_id makes the editor admin in the blog's server only."""
     world.other.add_member(world.editor)
@@ -62,17 +58,17 @@ def test_run_refuses_a_bare_admin_id_at_start(
 async def test_the_bot_leaves_servers_not_allowed(world: World) -> None:
     """On ready it leaves every server not in ALLOWED_GUILD_IDS, and any it is added to."""
     await world.start(allowed_guild_ids=[world.guild.id])
-    unknown = world.server.unknown_routes
-    await world.until(lambda: leave_route(world.other) in unknown, "left the other server")
+    left = world.server.recorder.left_guilds
+    await world.until(lambda: world.other.id in left, "left the other server")
     stranger = Guild.make("Stranger", owner=User("stranger"))
     joined = stranger.payload(include_all_members=False)
     joined.pop("unavailable", None)  # a server the bot was just added to, not an outage
+    world.server.guilds.append(stranger)  # the bot was added to it
     await world.server.gateway.dispatch("GUILD_CREATE", joined, guild_id=stranger.id)
-    await world.until(lambda: leave_route(stranger) in unknown, "left the new server")
-    assert leave_route(world.guild) not in unknown
+    await world.until(lambda: stranger.id in left, "left the new server")
+    assert world.guild.id not in left and world.other not in world.server.guilds
     _, answer = await world.ask("Jekyllのテーマ")  # the allowed server is still served
     assert answer.embeds
-    world.server.recorder.unknown_routes.clear()  # no leave route in the loopback yet
 
 
 async def test_an_answer_is_shared_once_even_across_a_restart(world: World) -> None:

@@ -130,6 +130,7 @@ class Recorder:
     def __init__(self) -> None:
         self.violations: list[str] = []
         self.unknown_routes: list[str] = []
+        self.left_guilds: list[int] = []  # servers the bot left (DELETE /users/@me/guilds/…)
         self.requests: list[RequestRecord] = []
         self._changed = asyncio.Event()
 

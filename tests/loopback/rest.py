@@ -123,6 +123,7 @@ def build_app(server: LoopbackDiscord) -> web.Application:
         r.add_get(API + "/applications/{app}" + suffix, bind(server, _get_commands))
         r.add_put(API + "/applications/{app}" + suffix, bind(server, _put_commands))
     r.add_post(API + "/users/@me/channels", bind(server, _create_dm))
+    r.add_delete(API + "/users/@me/guilds/{guild}", bind(server, _leave_guild))
     r.add_post(API + "/channels/{channel}/messages", bind(server, _create_message))
     webhooks.add_routes(server, r, API)
     r.add_route("*", "/{tail:.*}", bind(server, _unknown))
@@ -135,6 +136,17 @@ async def _unknown(server: LoopbackDiscord, request: web.Request) -> web.StreamR
     server.recorder.unknown_routes.append(route)
     server.recorder.notify()
     return discord_error(404, 0, "404: Not Found")
+
+
+async def _leave_guild(server: LoopbackDiscord, request: web.Request) -> web.StreamResponse:
+    """The bot leaves a server: Discord answers 204, then sends GUILD_DELETE."""
+    guild = next((g for g in server.guilds if str(g.id) == request.match_info["guild"]), None)
+    if guild is None:
+        return discord_error(404, 10004, "Unknown Guild")
+    server.guilds.remove(guild)
+    server.recorder.left_guilds.append(guild.id)
+    await server.gateway.dispatch("GUILD_DELETE", {"id": str(guild.id)}, guild_id=guild.id)
+    return web.Response(status=204)
 
 
 async def _get_me(server: LoopbackDiscord, request: web.Request) -> web.StreamResponse:
