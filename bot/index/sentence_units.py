@@ -95,14 +95,27 @@ class Units:
         return cls(*(load_mapped(p) for p in paths))
 
 
+def section_ids(passages: Sequence[Passage]) -> np.ndarray:
+    """One integer per passage, the same for passages under the same (heading, anchor)."""
+    ids: dict[tuple[str, str | None, str | None], int] = {}
+    keys = ((p.source, p.heading, p.anchor) for p in passages)
+    return np.fromiter((ids.setdefault(k, len(ids)) for k in keys), np.int64, len(passages))
+
+
 def build_units(
     passage_article: np.ndarray,
     sentence_offsets: np.ndarray,
     sentence_starts: np.ndarray,
     sentence_asks: np.ndarray,
     sentence_vectors: np.ndarray,
+    passage_section: np.ndarray | None = None,
 ) -> Units:
     """Units from each sentence row's article and start offset (a sort, no Python loop).
+
+    Neighbours are linked within one section only (`passage_section`, from
+    `section_ids`): an excerpt grown from a sentence must not reach into the text under
+    another heading, which its link and heading would not describe. Without it, sections
+    are not told apart.
 
     The norm of each unit's neighbourhood vector is query-independent, so it is stored:
     search then gets the neighbourhood cosine from three sentence cosines it has anyway.
@@ -122,6 +135,9 @@ def build_units(
     vector_row = order[first].astype(np.int32)
     unit_article = a[first]
     same = unit_article[1:] == unit_article[:-1]
+    if passage_section is not None:
+        unit_section = np.asarray(passage_section, np.int64)[rows[vector_row]]
+        same &= unit_section[1:] == unit_section[:-1]
     count = len(vector_row)
     ids = np.arange(count, dtype=np.int32)
     prev = np.full(count, -1, np.int32)
