@@ -17,23 +17,22 @@ from bot.embedding.models import ModelNotFound, SentenceTransformerEmbedder, loa
 from bot.index.refresh import ReindexReport
 from bot.questions import Origin, QuestionLog, QuestionLogError, QuestionRecord, new_question_id
 from bot.retrieval.answers import Answer
-from bot.retrieval.confidence import features
+from bot.retrieval.cvreport import held_out_summary, reliability_plot
 from bot.retrieval.engine import Engine, EngineConfig
+from bot.retrieval.evalrun import candidate_configs, merge, observe
 from bot.retrieval.evaluation import (
     EvalFileError,
-    Example,
     Labelled,
     Report,
-    calibrate,
+    answer_outcome,
+    corpus_folder,
     format_model,
     format_table,
-    iter_result_keys,
     read_questions,
-    refusal_rates,
     result_line,
     score,
 )
-from bot.retrieval.search import Filters, Mode
+from bot.retrieval.search import MODES, SHIPPED_MODE, Filters, Mode
 from bot.settings import Settings
 
 TIER_LABELS = {
@@ -65,24 +64,30 @@ def register(sub: Any) -> None:
 
     evaluate = sub.add_parser("eval", help="measure retrieval on labelled questions")
     evaluate.add_argument(
-        "file", type=Path, nargs="+", help="JSONL: one {id, question, ...} per line"
+        "file", type=Path, nargs="+", help="JSONL: one {id, corpus, question, ...} per line"
     )
     evaluate.add_argument("--results", type=Path, help="write each answer as JSONL here")
     evaluate.add_argument(
-        "--compare", action="store_true", help="dense-only, lexical-only and hybrid side by side"
+        "--compare", action="store_true", help="plain dense, BM25, RRF and hybrid side by side"
+    )
+    evaluate.add_argument(
+        "--cv",
+        action="store_true",
+        help="choose ranker and confidence model on the other files, report each file held out",
     )
     evaluate.add_argument(
         "--calibrate",
         action="store_true",
-        help="fit the confidence model on the files and print it as bot/confidence.py stores it",
+        help="--cv, and print the confidence model fitted on all files as confidence.py stores it",
     )
     evaluate.add_argument(
-        "--holdout",
+        "--dev",
         type=Path,
         nargs="+",
         default=[],
-        help="with --calibrate: also report refusal rates on these files, not fitted on",
+        help="with --cv: report these files separately; nothing is chosen on them",
     )
+    evaluate.add_argument("--plot", type=Path, help="with --cv: write a reliability plot (PNG)")
     evaluate.set_defaults(handler=run_eval)
 
 
@@ -194,50 +199,72 @@ def _read_all(paths: list[Path]) -> list[Labelled]:
         raise UserError(str(exc)) from None
 
 
+def engines_for(items: list[Labelled], settings: Settings) -> dict[str, Engine]:
+    """One engine per corpus the rows name, each on its own (cached) index."""
+    engines: dict[str, Engine] = {}
+    for corpus in dict.fromkeys(i.corpus for i in items):
+        folder = corpus_folder(corpus)
+        own = settings if folder is None else settings.model_copy(update={"corpus_dir": folder})
+        engines[corpus] = open_engine(own)[0]
+    return engines
+
+
 def run_eval(args: argparse.Namespace, settings: Settings) -> int:
     items = _read_all(args.file)
-    if args.calibrate:
-        return run_calibrate(items, _read_all(args.holdout), settings)
-    engine, _ = open_engine(settings)
-    modes: list[Mode] = ["dense", "lexical", "hybrid"] if args.compare else ["hybrid"]
+    if args.cv or args.calibrate:
+        return run_cv(args, items, _read_all(args.dev), settings)
+    engines = engines_for(items, settings)
+    modes: tuple[Mode, ...] = MODES if args.compare else (SHIPPED_MODE,)
     reports: dict[str, Report] = {}
-    results: list[dict[str, Any]] = []
+    answers: list[Answer] = []
     for mode in modes:
-        answers = [engine.answer_for_evaluation(i.question, k=3, mode=mode) for i in items]
+        answers = [
+            engines[i.corpus].answer_for_evaluation(i.question, k=3, mode=mode) for i in items
+        ]
         reports[mode] = score(
-            (i, a, list(iter_result_keys(a))) for i, a in zip(items, answers, strict=True)
+            (i, answer_outcome(i, a)) for i, a in zip(items, answers, strict=True)
         )
-        if mode == "hybrid":
-            results = [result_line(i, a) for i, a in zip(items, answers, strict=True)]
     if args.results:
-        args.results.write_text(
-            "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in results), encoding="utf-8"
+        shipped = (
+            answers
+            if not args.compare
+            else [engines[i.corpus].answer_for_evaluation(i.question, k=3) for i in items]
         )
+        lines = [result_line(i, a) for i, a in zip(items, shipped, strict=True)]
+        args.results.write_text(
+            "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in lines), encoding="utf-8"
+        )
+    if not any(report.tallies for report in reports.values()):
+        print(f"{len(items)} questions answered; none is labelled, so there is nothing to score")
+        return 0
     print(format_table(reports))
     return 0
 
 
-def run_calibrate(items: list[Labelled], holdout: list[Labelled], settings: Settings) -> int:
-    """Fit the confidence model on `items`; print it and the refusal rates it gives."""
-    engine, _ = open_engine(settings)
-    fitted = [_example(engine, i) for i in items if i.labelled]
+def run_cv(
+    args: argparse.Namespace, items: list[Labelled], dev: list[Labelled], settings: Settings
+) -> int:
+    """Held-out figures for the baselines and for the chosen ranker, then what ships."""
+    everything = [*items, *dev]
+    engines = engines_for(everything, settings)
+    configs = candidate_configs()
+    tables = []
+    for corpus, engine in engines.items():
+        tables.append(observe(engine, [i for i in everything if i.corpus == corpus], configs))
+    ordered = [i for corpus in engines for i in everything if i.corpus == corpus]
+    table = merge(tables)
+    dev_ids = {id(i) for i in dev}
+    keep = [n for n, i in enumerate(ordered) if id(i) not in dev_ids]
+    apart = [n for n, i in enumerate(ordered) if id(i) in dev_ids]
     try:
-        model = calibrate(fitted)
+        summary = held_out_summary(ordered, table, keep, apart)
     except ValueError as exc:
         raise UserError(str(exc)) from None
-    absent = sum(e.absent_names for e in fitted)
-    print(f"# {len(fitted)} questions; {absent} naming what the corpus never does left out")
-    print(format_model(engine.embedder.name, model, engine.thresholds))
-    checks = {"fitted": fitted, "holdout": [_example(engine, i) for i in holdout if i.labelled]}
-    for name, examples in checks.items():
-        for label, current in (("stored", engine.model), ("refitted", model)):
-            rates = refusal_rates(current, examples, engine.thresholds.answer)
-            if examples:
-                print(f"{name} ({len(examples)}), {label} model: {rates}")
+    print(summary.text)
+    if args.calibrate:
+        name = next(iter(engines.values())).embedder.name
+        print(format_model(name, summary.shipped.model, summary.shipped.thresholds))
+    if args.plot:
+        reliability_plot(summary.confidences, summary.answerable, args.plot)
+        print(f"reliability plot written to {args.plot}")
     return 0
-
-
-def _example(engine: Engine, item: Labelled) -> Example:
-    found = engine.assess(item.question, k=3)
-    absent, missing = bool(found.signals.absent_names), found.missing_type is not None
-    return Example(features(found.signals), item.answerable, absent, missing)

@@ -16,10 +16,19 @@ import numpy as np
 
 from bot.index.analysis import JapaneseAnalyzer
 from bot.index.snapshot import Index
-from bot.retrieval.confidence import AnswerType, missing_answer_type
+from bot.retrieval.confidence import AnswerType, asked_value, missing_answer_type
 from bot.retrieval.excerpts import hit_excerpt
 from bot.retrieval.query import Query, name_words
-from bot.retrieval.search import Filters, Hit, Mode, Signals, article_mask, rank, term_coverage
+from bot.retrieval.search import (
+    DIVERSITY,
+    Filters,
+    Hit,
+    Mode,
+    Signals,
+    article_mask,
+    rank,
+    term_coverage,
+)
 from bot.retrieval.timing import Stopwatch
 
 log = logging.getLogger(__name__)
@@ -51,12 +60,14 @@ class Assessor:
         filters: Filters | None,
         mode: Mode,
         watch: Stopwatch,
+        diversity: float = DIVERSITY,
     ) -> Assessment:
         """Rank, cut excerpts, then measure the question; each part is a lap of `watch`."""
         terms = self.analyzer.terms(query.text)
-        hits = rank(index, vector, terms, k, mode, article_mask(index, filters))
+        hits = rank(index, vector, terms, k, mode, article_mask(index, filters), diversity)
         watch.lap("search")
-        excerpts = [hit_excerpt(index, hit, terms, self.analyzer) for hit in hits]
+        asked = asked_value(query.text, query.language)
+        excerpts = [hit_excerpt(index, hit, terms, self.analyzer, asked) for hit in hits]
         watch.lap("excerpts")
         absent = self.names.absent(index, query)
         signals = question_signals(index, hits, terms, query.language, absent)

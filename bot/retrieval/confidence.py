@@ -22,8 +22,9 @@ from __future__ import annotations
 import logging
 import math
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Literal
 
 from bot.embedding.embedded import IDENTITY as EMBEDDED_IDENTITY
@@ -134,7 +135,8 @@ def tier_for(score: float, thresholds: Thresholds) -> Tier:
 
 # -- expected answer type ------------------------------------------------------------
 # What the question asks for, by language. A counter after 何 asks for a number unless a
-# concessive も follows (何枚描かせても, 何パターンも: "however many"). A bare noun such
+# concessive も follows, at once or after the verb (何枚描かせても, 何パターンも: "however
+# many"). A bare noun such
 # as スコア or "cost" does not make a question numeric; only asking for its value does.
 _ASKS: dict[str, tuple[tuple[AnswerType, re.Pattern[str]], ...]] = {
     "ja": (
@@ -150,7 +152,8 @@ _ASKS: dict[str, tuple[tuple[AnswerType, re.Pattern[str]], ...]] = {
             "number",
             re.compile(
                 r"何(?:点|個|人|%|％|倍|件|社|台|回|割|歳|万|億|時間|年間|か月|"
-                r"ヶ月|B|GB)(?!も)|いくつ"
+                r"ヶ月|B|GB|枚|本|冊|種類|文字|分|秒|日間|週間|ページ|行|桁|つ)"
+                r"(?!も)(?![^、。？?]{0,8}[てで]も)|いくつ"
             ),
         ),
     ),
@@ -198,7 +201,8 @@ _PRICE = re.compile(
 # A number with a unit or a counter; a digit inside a name ("Llama 4", "GPT-4o") is not one.
 _NUMBER = re.compile(
     r"(?<![A-Za-z\-.\d])\d[\d,.]*\s*(?:%|％|倍|点|個|人|社|件|台|回|割|歳|年|か月|ヶ月|時間"
-    r"|GB|TB|B\b|パーセント|percent|times\b|つ)|[一二三四五六七八九十百千]+\s*(?:倍|割|つ|人|社)",
+    r"|GB|TB|B\b|パーセント|percent|times\b|つ|枚|本|冊|種類|文字|分|秒|日|週|ページ|行|桁)"
+    r"|[一二三四五六七八九十百千]+\s*(?:倍|割|つ|人|社|枚|本|冊|種類)",
     re.IGNORECASE,
 )
 _STATES: dict[AnswerType, tuple[re.Pattern[str], ...]] = {
@@ -213,6 +217,26 @@ def expected_answer_type(question: str, language: str) -> AnswerType | None:
     for kind, pattern in _ASKS["ja" if language == "ja" else "en"]:
         if pattern.search(question):
             return kind
+    return None
+
+
+# A version asked for ("どのバージョン", "which version") is stated by a dotted number or a
+# "v" number; it only moves the bold (it is no reason to refuse).
+_ASKS_VERSION = re.compile(
+    r"(?:どの|何|最新)(?:\w{0,12})?バージョン|バージョンは|\b(?:which|what) (?:\w+ )?versions?\b",
+    re.IGNORECASE,
+)
+_VERSION = re.compile(r"(?<![\w.])v?\d+\.\d+(?:\.\d+)*|(?<![\w.])v\d+\b|バージョン\s*\d")
+
+
+def asked_value(question: str, language: str) -> Callable[[str], bool] | None:
+    """Whether a sentence states the kind of value the question asks for; None when it
+    asks for none (the excerpt then bolds by similarity alone)."""
+    kind = expected_answer_type(question, language)
+    if kind is not None:
+        return partial(states_answer_type, kind)
+    if _ASKS_VERSION.search(question):
+        return lambda text: bool(_VERSION.search(text.replace("**", "")))
     return None
 
 

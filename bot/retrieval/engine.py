@@ -25,7 +25,7 @@ from bot.retrieval.answers import Answer
 from bot.retrieval.assessment import Assessment, Assessor
 from bot.retrieval.confidence import Thresholds, model_for, thresholds_for
 from bot.retrieval.query import Query, clean_question
-from bot.retrieval.search import Filters, Mode
+from bot.retrieval.search import DIVERSITY, SHIPPED_MODE, Filters, Mode
 from bot.retrieval.timing import StageTimes, Stopwatch
 from bot.retrieval.verdict import decide
 from bot.settings import Settings
@@ -99,7 +99,7 @@ class Engine:
         question: str,
         k: int | None = None,
         filters: Filters | None = None,
-        mode: Mode = "hybrid",
+        mode: Mode = SHIPPED_MODE,
     ) -> Answer:
         """Answer one raw question (blocking: call `ask` from async code).
 
@@ -112,7 +112,7 @@ class Engine:
         question: str,
         k: int | None = None,
         filters: Filters | None = None,
-        mode: Mode = "hybrid",
+        mode: Mode = SHIPPED_MODE,
     ) -> tuple[Answer, StageTimes]:
         """`answer`, with the milliseconds each stage of it took (for the benchmark)."""
         return self._respond(self.clean(question), k, filters, mode, None, keep_ranking=False)
@@ -124,7 +124,7 @@ class Engine:
         query = self.clean(question)
         vector = None if query.empty else await self._batcher().embed(query.text)
         answer, _ = await asyncio.to_thread(
-            self._respond, query, k, filters, "hybrid", vector, False
+            self._respond, query, k, filters, SHIPPED_MODE, vector, False
         )
         return answer
 
@@ -133,20 +133,33 @@ class Engine:
         question: str,
         k: int | None = None,
         filters: Filters | None = None,
-        mode: Mode = "hybrid",
+        mode: Mode = SHIPPED_MODE,
+        vector: np.ndarray | None = None,
+        diversity: float = DIVERSITY,
     ) -> Answer:
         """`answer`, except that a `none` answer keeps the results it ranked.
 
-        `eval` scores hit@k and evidence on every question, refused or not.
+        `eval` scores hit@k and evidence on every question, refused or not, and tries
+        rankers and diversities on one question vector (`vector`, encoded once).
         """
         query = self.clean(question)
-        return self._respond(query, k, filters, mode, None, keep_ranking=True)[0]
+        return self._respond(query, k, filters, mode, vector, True, diversity)[0]
 
-    def assess(self, question: str, k: int | None = None, mode: Mode = "hybrid") -> Assessment:
+    def assess(
+        self,
+        question: str,
+        k: int | None = None,
+        mode: Mode = SHIPPED_MODE,
+        vector: np.ndarray | None = None,
+        diversity: float = DIVERSITY,
+    ) -> Assessment:
         """The evidence `answer` decides from, without deciding (for calibration)."""
         query = self.clean(question)
-        vector = self.embedder.embed_queries([query.text])[0]
-        return self._assessor.assess(self.index, query, vector, self._k(k), None, mode, Stopwatch())
+        if vector is None:
+            vector = self.embedder.embed_queries([query.text])[0]
+        return self._assessor.assess(
+            self.index, query, vector, self._k(k), None, mode, Stopwatch(), diversity
+        )
 
     def clean(self, question: str) -> Query:
         """The searchable text of a raw question; every entry point cleans exactly once."""
@@ -160,6 +173,7 @@ class Engine:
         mode: Mode,
         vector: np.ndarray | None,
         keep_ranking: bool,
+        diversity: float = DIVERSITY,
     ) -> tuple[Answer, StageTimes]:
         """Encode (unless `vector` is given), assess, decide; each stage timed."""
         watch = Stopwatch()
@@ -173,7 +187,9 @@ class Engine:
         if vector is None:
             vector = self.embedder.embed_queries([query.text])[0]
         watch.lap("encode")
-        found = self._assessor.assess(index, query, vector, self._k(k), filters, mode, watch)
+        found = self._assessor.assess(
+            index, query, vector, self._k(k), filters, mode, watch, diversity
+        )
         verdict = decide(index, found, self.model, self.thresholds)
         watch.lap("confidence")
         times = watch.finish()

@@ -1,8 +1,15 @@
-"""Measure retrieval on labelled questions: hit@1, hit@3, MRR, evidence@3 and refusals;
-and fit the confidence model on them (`calibrate`), so its coefficients come from data.
+"""Measure retrieval on labelled questions, and fit the confidence model on them.
 
-A label names an article by its original file name; it matches an article through the
-16-hex-digit key in both names, so the corpus may rename posts as Jekyll wants.
+Two label formats are read. The current one names each row's corpus (`sample` is the
+sample blog in `corpus/`, any other name the fixture site `tests/data/sites/<name>/`) and
+its article by corpus-relative path, with any number of verbatim evidence strings. The
+older one (no `corpus`) names an article of the sample blog by its original file name,
+matched through the 16-hex-digit key in both names, with one evidence string.
+
+Metrics, per corpus and overall: hit@1, hit@3, MRR, evidence@3 (an evidence string inside
+one of the top three excerpts, markup ignored), evidence-in-bold (inside the first
+excerpt's emphasised sentence), answerable questions refused (tier `none`) and
+unanswerable ones shown as `answer`.
 """
 
 from __future__ import annotations
@@ -10,7 +17,7 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,12 +25,13 @@ from typing import Any
 import numpy as np
 
 from bot.corpus.articles import article_key
-from bot.retrieval.answers import Answer
+from bot.retrieval.answers import Answer, Tier
 from bot.retrieval.confidence import FEATURES, Model, Thresholds
 
 log = logging.getLogger(__name__)
 
 ALL = "all"
+SAMPLE = "sample"  # the corpus of the older format's rows
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,13 +39,21 @@ class Labelled:
     id: str
     question: str
     kind: str | None
-    articles: frozenset[str]  # acceptable article keys; empty when unanswerable
-    evidence: str | None
+    articles: frozenset[str]  # acceptable articles (paths, or keys in the old format)
+    evidence: tuple[str, ...]  # any one of them, found in an excerpt, is the evidence
     labelled: bool  # whether the line says anything about the right article
+    corpus: str = SAMPLE
+    by_path: bool = False  # articles are corpus-relative paths, not 16-hex keys
+    fold: str = ""  # the question set it comes from: cross-validation folds by set
 
     @property
     def answerable(self) -> bool:
         return bool(self.articles)
+
+    def matches(self, source: str) -> bool:
+        """Whether a result's article (corpus-relative path) is an acceptable one."""
+        key = source if self.by_path else article_key(Path(source).name)
+        return key in self.articles
 
 
 class EvalFileError(ValueError):
@@ -49,29 +65,90 @@ def read_questions(path: Path) -> list[Labelled]:
     with path.open(encoding="utf-8") as lines:
         for number, line in enumerate(lines, 1):
             if line.strip():
-                out.append(_parse(line, f"{path}:{number}"))
+                out.append(_parse(line, f"{path}:{number}", path.stem))
     return out
 
 
-def _parse(line: str, where: str) -> Labelled:
+def _parse(line: str, where: str, fold: str) -> Labelled:
     try:
         row = json.loads(line)
         question = str(row["question"])
     except (json.JSONDecodeError, KeyError, TypeError) as exc:
         raise EvalFileError(f"{where}: needs a JSON object with a 'question' ({exc})") from None
-    names = [row.get("article"), *(row.get("also_ok") or [])]
+    names = [str(n) for n in [row.get("article"), *(row.get("also_ok") or [])] if n]
+    by_path = "corpus" in row
+    evidence = row.get("evidence_any") if by_path else [row.get("evidence")]
     return Labelled(
         id=str(row.get("id", where)),
         question=question,
         kind=row.get("kind"),
-        articles=frozenset(article_key(str(n)) for n in names if n),
-        evidence=row.get("evidence"),
+        articles=frozenset(names if by_path else (article_key(n) for n in names)),
+        evidence=tuple(str(e) for e in evidence or () if e),
         labelled="article" in row,
+        corpus=str(row.get("corpus") or SAMPLE),
+        by_path=by_path,
+        fold=fold,
     )
 
 
-def _squash(text: str) -> str:
+def corpus_folder(corpus: str, sites: Path = Path("tests/data/sites")) -> Path | None:
+    """Where a row's corpus lives; None for the sample blog (the configured CORPUS_DIR)."""
+    return None if corpus == SAMPLE else sites / corpus
+
+
+def squash(text: str) -> str:
+    """Text as compared with evidence: no markup, no white space."""
     return re.sub(r"\s+|\*\*|__", "", text)
+
+
+_BOLD = re.compile(r"\*\*(.+?)\*\*", re.DOTALL)
+
+
+def bold_sentence(excerpt: str) -> str:
+    """The excerpt's emphasised sentence: its longest bold span (the others are words)."""
+    spans = _BOLD.findall(excerpt)
+    return max(spans, key=len) if spans else ""
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What one question got, as the metrics see it (from an answer or an assessment)."""
+
+    rank: int | None  # position of the first acceptable article among the results
+    evidence3: bool  # an evidence string in one of the top three excerpts
+    evidence_bold: bool  # an evidence string in the first excerpt's bold sentence
+    tier: Tier
+
+
+def outcome(item: Labelled, sources: Sequence[str], excerpts: Sequence[str], tier: Tier) -> Outcome:
+    """Score one question's ranked sources and shown excerpts."""
+    ranks = [n for n, source in enumerate(sources, 1) if item.matches(source)]
+    wanted = [squash(e) for e in item.evidence]
+    shown = [squash(e) for e in excerpts[:3]]
+    bold = squash(bold_sentence(excerpts[0])) if excerpts else ""
+    return Outcome(
+        rank=ranks[0] if ranks else None,
+        evidence3=any(w in s for w in wanted for s in shown),
+        evidence_bold=bool(bold) and any(w in bold for w in wanted),
+        tier=tier,
+    )
+
+
+def answer_outcome(item: Labelled, answer: Answer) -> Outcome:
+    return outcome(
+        item, [r.source for r in answer.results], [r.excerpt for r in answer.results], answer.tier
+    )
+
+
+METRICS = (
+    "hit@1",
+    "hit@3",
+    "MRR",
+    "evidence@3",
+    "evidence_in_bold",
+    "answerable_refused",
+    "unanswerable_as_answer",
+)
 
 
 @dataclass(slots=True)
@@ -81,26 +158,26 @@ class Tally:
     hit3: int = 0
     reciprocal: float = 0.0
     evidence: int = 0
+    bold: int = 0
     evidence_labelled: int = 0
     refused: int = 0
     unanswerable: int = 0
-    unanswerable_refused: int = 0
+    unanswerable_answered: int = 0
 
-    def add(self, item: Labelled, answer: Answer, keys: list[str]) -> None:
+    def add(self, item: Labelled, got: Outcome) -> None:
         if not item.answerable:
             self.unanswerable += 1
-            self.unanswerable_refused += answer.tier != "answer"
+            self.unanswerable_answered += got.tier == "answer"
             return
         self.answerable += 1
-        ranks = [i for i, key in enumerate(keys, 1) if key in item.articles]
-        self.hit1 += bool(ranks) and ranks[0] == 1
-        self.hit3 += bool(ranks) and ranks[0] <= 3
-        self.reciprocal += 1 / ranks[0] if ranks else 0.0
-        self.refused += answer.tier != "answer"
+        self.hit1 += got.rank == 1
+        self.hit3 += got.rank is not None and got.rank <= 3
+        self.reciprocal += 1 / got.rank if got.rank else 0.0
+        self.refused += got.tier == "none"
         if item.evidence:
             self.evidence_labelled += 1
-            shown = [_squash(r.excerpt) for r in answer.results[:3]]
-            self.evidence += any(_squash(item.evidence) in s for s in shown)
+            self.evidence += got.evidence3
+            self.bold += got.evidence_bold
 
     def row(self) -> dict[str, float | int | None]:
         n = self.answerable
@@ -110,8 +187,9 @@ class Tally:
             "hit@3": _ratio(self.hit3, n),
             "MRR": _ratio(self.reciprocal, n),
             "evidence@3": _ratio(self.evidence, self.evidence_labelled),
-            "false_refusals": _ratio(self.refused, n),
-            "unanswerable_refused": _ratio(self.unanswerable_refused, self.unanswerable),
+            "evidence_in_bold": _ratio(self.bold, self.evidence_labelled),
+            "answerable_refused": _ratio(self.refused, n),
+            "unanswerable_as_answer": _ratio(self.unanswerable_answered, self.unanswerable),
         }
 
 
@@ -123,34 +201,32 @@ def _ratio(part: float, whole: int) -> float | None:
 class Report:
     tallies: dict[str, Tally] = field(default_factory=dict)
 
-    def add(self, item: Labelled, answer: Answer, keys: list[str]) -> None:
-        for name in (ALL, item.kind or "unlabelled"):
-            self.tallies.setdefault(name, Tally()).add(item, answer, keys)
+    def add(self, item: Labelled, got: Outcome) -> None:
+        for name in (item.corpus, ALL):
+            self.tallies.setdefault(name, Tally()).add(item, got)
 
     def rows(self) -> dict[str, dict[str, float | int | None]]:
         order = [*sorted(k for k in self.tallies if k != ALL), ALL]
-        return {name: self.tallies[name].row() for name in order}
+        return {name: self.tallies[name].row() for name in order if name in self.tallies}
 
 
-def score(items: Iterable[tuple[Labelled, Answer, list[str]]]) -> Report:
+def score(items: Iterable[tuple[Labelled, Outcome]]) -> Report:
+    """The metrics of the labelled questions; unlabelled ones are left out."""
     report = Report()
-    for item, answer, keys in items:
+    for item, got in items:
         if item.labelled:
-            report.add(item, answer, keys)
+            report.add(item, got)
     return report
 
 
-METRICS = ("hit@1", "hit@3", "MRR", "evidence@3", "false_refusals", "unanswerable_refused")
-
-
 def format_table(reports: dict[str, Report]) -> str:
-    """A markdown table: one row per (mode, kind), one column per metric."""
-    lines = ["| mode | kind | n | " + " | ".join(METRICS) + " |"]
+    """A markdown table: one row per (method, corpus), one column per metric."""
+    lines = ["| method | corpus | n | " + " | ".join(METRICS) + " |"]
     lines.append("|" + "---|" * (len(METRICS) + 3))
-    for mode, report in reports.items():
-        for kind, row in report.rows().items():
+    for method, report in reports.items():
+        for corpus, row in report.rows().items():
             cells = [_cell(row[m]) for m in METRICS]
-            lines.append(f"| {mode} | {kind} | {row['n']} | " + " | ".join(cells) + " |")
+            lines.append(f"| {method} | {corpus} | {row['n']} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
@@ -159,12 +235,7 @@ def _cell(value: float | int | None) -> str:
 
 
 def result_line(item: Labelled, answer: Answer) -> dict[str, Any]:
-    return {"id": item.id, **answer.to_json()}
-
-
-def iter_result_keys(answer: Answer) -> Iterator[str]:
-    for result in answer.results:
-        yield article_key(Path(result.source).name)
+    return {"id": item.id, "corpus": item.corpus, **answer.to_json()}
 
 
 # -- calibration -------------------------------------------------------------------

@@ -11,7 +11,7 @@ or full-width forms match too. The whole excerpt, markup included, stays within
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 
 import numpy as np
 
@@ -45,12 +45,28 @@ def best_window(
     return start, end, best
 
 
-def hit_excerpt(index: Index, hit: Hit, terms: Sequence[str], analyzer: JapaneseAnalyzer) -> str:
-    """The excerpt shown for one hit: its rare question terms weighted by their idf."""
+def hit_excerpt(
+    index: Index,
+    hit: Hit,
+    terms: Sequence[str],
+    analyzer: JapaneseAnalyzer,
+    states_asked: Callable[[str], bool] | None = None,
+) -> str:
+    """The excerpt shown for one hit: its rare question terms weighted by their idf.
+
+    `states_asked` tells whether a sentence states the kind of value the question asks
+    for (a date, a price, a count, a version); such a sentence takes the bold.
+    """
     known = [t for t in terms if index.lexical.document_frequency(t)]
     weights = {t: index.lexical.idf(t) for t in known}
     return make_excerpt(
-        hit.sentences, hit.sentence_scores, hit.best, set(terms), analyzer, term_weights=weights
+        hit.sentences,
+        hit.sentence_scores,
+        hit.best,
+        set(terms),
+        analyzer,
+        term_weights=weights,
+        states_asked=states_asked,
     )
 
 
@@ -62,16 +78,18 @@ def make_excerpt(
     analyzer: JapaneseAnalyzer,
     max_chars: int = MAX_EXCERPT_CHARS,
     term_weights: Mapping[str, float] | None = None,
+    states_asked: Callable[[str], bool] | None = None,
 ) -> str:
     """The best sentence in bold with up to two neighbours, within `max_chars` in all.
 
     With `term_weights` (idf per question term), a neighbour that holds the question's
-    rare words may take the bold from the sentence the vectors liked best.
+    rare words may take the bold from the sentence the vectors liked best; with
+    `states_asked`, a neighbour stating the value asked for takes it before anything else.
     """
     if not sentences:
         return ""
-    if term_weights:
-        best = emphasis_target(sentences, scores, best, term_weights, analyzer)
+    if term_weights or states_asked:
+        best = emphasis_target(sentences, scores, best, term_weights or {}, analyzer, states_asked)
     start, end, best = best_window(scores, best)
     keep = [best]
     for i in _by_preference(start, end, best, scores):
@@ -88,8 +106,10 @@ def emphasis_target(
     best: int,
     term_weights: Mapping[str, float],
     analyzer: JapaneseAnalyzer,
+    states_asked: Callable[[str], bool] | None = None,
 ) -> int:
-    """The sentence next to (or at) `best` that best combines similarity and rare terms."""
+    """The sentence next to (or at) `best` that best combines similarity and rare terms;
+    one stating the value the question asks for comes first."""
     total = sum(term_weights.values()) or 1.0
     reach = range(max(0, best - 1), min(len(sentences), best + 2))
 
@@ -98,7 +118,10 @@ def emphasis_target(
         share = sum(term_weights[t] for t in found) / total
         return float(scores[i]) + LEXICAL_EMPHASIS * share
 
-    return max(reach, key=lambda i: (combined(i), i == best))
+    def states(i: int) -> bool:
+        return states_asked is not None and states_asked(sentences[i])
+
+    return max(reach, key=lambda i: (states(i), combined(i), i == best))
 
 
 def _by_preference(start: int, end: int, best: int, scores: np.ndarray) -> list[int]:

@@ -16,26 +16,59 @@ import numpy as np
 
 from bot.index.snapshot import Index
 
-Mode = Literal["dense", "lexical", "hybrid"]
+Mode = Literal["dense", "lexical", "rrf", "hybrid"]
+MODES: tuple[Mode, ...] = ("dense", "lexical", "rrf", "hybrid")
 CANDIDATES = 128  # passages taken from each of the dense and the lexical ranking
 WINDOW_WEIGHT = 0.5  # neighbourhood cosine, relative to the sentence's own
 PASSAGE_WEIGHT = 0.5  # passage cosine
 INTERROGATIVE_PENALTY = 1.0  # in standard deviations
 EXCERPT_REACH = 2  # sentences on each side of the best one offered to the excerpt
+RRF_K = 60  # the constant of reciprocal-rank fusion, as its authors use it
 
 
 @dataclass(frozen=True, slots=True)
 class Hit:
-    """The best passage of one article, with the evidence that put it there."""
+    """One ranked passage, its best sentence, and the evidence that put it there."""
 
     row: int
-    relevance: float  # summed standardised signals of its best sentence; unbounded
+    relevance: float  # summed standardised signals of its best sentence (the confidence input)
     dense: float  # cosine of the passage vector
     sentence: float  # cosine of the best sentence
     lexical: float  # BM25, scaled to [0, 1] by the best candidate for this question
     sentences: tuple[str, ...]  # the best sentence and its neighbours, in reading order
     sentence_scores: np.ndarray  # how well each of `sentences` answers, alone
     best: int  # position of the best sentence in `sentences`
+
+
+def _rrf(values: np.ndarray) -> np.ndarray:
+    """Reciprocal-rank fusion's share of one ranking (a zero score ranks nowhere)."""
+    ranks = np.empty(len(values))
+    ranks[np.argsort(-values, kind="stable")] = np.arange(1, len(values) + 1)
+    return np.where(values > 0, 1.0 / (RRF_K + ranks), 0.0)
+
+
+def _best_pair_per_row(pair_row: np.ndarray, scores: np.ndarray, rows: int) -> np.ndarray:
+    """For each candidate passage, the position of its best-scoring sentence."""
+    order = np.lexsort((-scores, pair_row))
+    first = np.ones(len(order), bool)
+    first[1:] = pair_row[order][1:] != pair_row[order][:-1]
+    best = np.full(rows, -1, np.int64)
+    best[pair_row[order][first]] = order[first]
+    return best
+
+
+def _diverse_top(scores: np.ndarray, article: np.ndarray, k: int, diversity: float) -> list[int]:
+    """Greedy top `k`: each pick lowers its article's other passages by `diversity`."""
+    adjusted = np.array(scores, np.float64)
+    chosen: list[int] = []
+    while len(chosen) < min(k, len(scores)):
+        pick = int(np.argmax(adjusted))
+        if not np.isfinite(adjusted[pick]):
+            break
+        chosen.append(pick)
+        adjusted[pick] = -np.inf
+        adjusted[article == article[pick]] -= diversity
+    return chosen
 
 
 def _z(values: np.ndarray) -> np.ndarray:
@@ -121,28 +154,34 @@ class Scorer:
         penalty = INTERROGATIVE_PENALTY * self.units.interrogative[unit_ids]
         return np.asarray((cosine - mu) / sd + WINDOW_WEIGHT * (window - wmu) / wsd - penalty)
 
-    def hits(self, mode: Mode, lexical_weight: float, k: int) -> list[Hit]:
-        if mode == "lexical":
-            passage = _z(self.lexical)[self.pair_row] + 1e-3 * self.own  # sentence breaks ties
-        else:
-            passage = PASSAGE_WEIGHT * _z(self.dense)
-            if mode == "hybrid":
-                passage = passage + lexical_weight * _z(self.lexical)
-            passage = self.own + passage[self.pair_row]
-        return self._best_per_article(passage, k)
+    def hits(self, mode: Mode, lexical_weight: float, k: int, diversity: float) -> list[Hit]:
+        """The `k` best passages under `mode`, wherever they are.
 
-    def _best_per_article(self, scores: np.ndarray, k: int) -> list[Hit]:
-        seen: set[int] = set()
-        out: list[Hit] = []
-        article_of_pair = self.index.passage_article[self.rows][self.pair_row]
-        for pair in np.argsort(-scores, kind="stable"):
-            article = int(article_of_pair[pair])
-            if article in seen:
-                continue
-            seen.add(article)
-            out.append(self._hit(int(pair), float(scores[pair])))
-            if len(out) == k:
-                break
+        Each passage is represented by its best sentence under the fused sentence score,
+        which is also the relevance the confidence model reads, whatever ranked the passage.
+        `diversity` (standard deviations of the passage scores) is taken off a passage for
+        each passage of its article already chosen: a tie-breaker, not a rule.
+        """
+        fused = (
+            self.own
+            + (PASSAGE_WEIGHT * _z(self.dense) + lexical_weight * _z(self.lexical))[self.pair_row]
+        )
+        best_pair = _best_pair_per_row(self.pair_row, fused, len(self.rows))
+        passage = self._passage_scores(mode, fused)
+        passage = np.where(np.isfinite(passage), passage, passage[np.isfinite(passage)].min())
+        chosen = _diverse_top(_z(passage), self.index.passage_article[self.rows], k, diversity)
+        return [self._hit(int(best_pair[r]), float(fused[best_pair[r]])) for r in chosen]
+
+    def _passage_scores(self, mode: Mode, fused: np.ndarray) -> np.ndarray:
+        """One score per candidate passage (higher is better)."""
+        if mode == "dense":
+            return np.asarray(self.dense, np.float64)
+        if mode == "lexical":
+            return np.asarray(self.lexical + 1e-6 * self.dense)  # dense breaks BM25's ties
+        if mode == "rrf":
+            return np.asarray(_rrf(self.dense) + _rrf(self.lexical))
+        out = np.full(len(self.rows), -np.inf)
+        np.maximum.at(out, self.pair_row, fused)
         return out
 
     def _hit(self, pair: int, relevance: float) -> Hit:

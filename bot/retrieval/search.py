@@ -26,13 +26,29 @@ from datetime import date
 import numpy as np
 
 from bot.index.snapshot import Index
-from bot.retrieval.scoring import CANDIDATES, Hit, Mode, Scorer
+from bot.retrieval.scoring import CANDIDATES, MODES, Hit, Mode, Scorer
 
-__all__ = ["Filters", "Hit", "Mode", "Signals", "article_mask", "rank", "term_coverage"]
+__all__ = [
+    "DIVERSITY",
+    "MODES",
+    "SHIPPED_MODE",
+    "Filters",
+    "Hit",
+    "Mode",
+    "Signals",
+    "article_mask",
+    "rank",
+    "term_coverage",
+]
 
 log = logging.getLogger(__name__)
 
 LEXICAL_WEIGHT = 1.0  # passage BM25, times the share of question terms the corpus knows
+# What ranks passages, and how much a second passage of an already shown article is held
+# back, both chosen by `python -m bot eval ... --cv` (docs/eval.md): the ranker and the
+# diversity that won when chosen on the other question sets, fitted on all of them.
+SHIPPED_MODE: Mode = "hybrid"
+DIVERSITY = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,10 +144,11 @@ def rank(
     query_vector: np.ndarray,
     query_terms: Sequence[str],
     k: int,
-    mode: Mode = "hybrid",
+    mode: Mode = SHIPPED_MODE,
     mask: np.ndarray | None = None,
+    diversity: float = DIVERSITY,
 ) -> list[Hit]:
-    """The best passage of each of the `k` best articles, best first."""
+    """The `k` best passages, best first; several may come from one article."""
     if not index.passages:
         return []
     lexical = index.lexical.scores(query_terms) if query_terms else np.zeros(len(index.passages))
@@ -145,4 +162,4 @@ def rank(
         return []
     weight = LEXICAL_WEIGHT * term_coverage(index, query_terms)
     scorer = Scorer(index, query_vector, rows, lexical[rows])
-    return scorer.hits(mode, weight, k)
+    return scorer.hits(mode, weight, k, diversity)

@@ -10,6 +10,7 @@ from bot.retrieval.confidence import (
     ANSWER_TYPE_CAP,
     E5_SMALL,
     AnswerType,
+    asked_value,
     confidence,
     expected_answer_type,
     missing_answer_type,
@@ -75,6 +76,8 @@ def test_settings_override_calibrated_thresholds() -> None:
         # Not asking for a value: none expected.
         ("いつも使ってるモデルは？", "ja", None),
         ("同じキャラを何枚描かせてもブレない？", "ja", None),
+        ("写真は何枚まで入れられる？", "ja", "number"),
+        ("How much is Meta investing in Llama 4?", "en", "number"),
         ("広告の画像って何パターンも作れる？", "ja", None),
         ("75%って何の数字？", "ja", None),
         ("GLUEのスコアって出てる？", "ja", None),
@@ -123,3 +126,30 @@ def test_missing_answer_type_caps_below_answer() -> None:
     assert score <= ANSWER_TYPE_CAP < confidence(STRONG, E5_SMALL)
     assert tier_for(score, thresholds_for(E5, None, None)) == "related"
     assert tier_for(score, thresholds_for(E5, ANSWER_TYPE_CAP, None)) == "answer"
+
+
+@pytest.mark.parametrize(
+    ("question", "language", "stating", "not_stating"),
+    [
+        (
+            "写真は何枚まで入れられる？",
+            "ja",
+            "1回に最大10枚まで添付できます。",
+            "写真を添付できます。",
+        ),
+        ("MetaはLlama 4にいくら投資するの？", "ja", "500億ドルを投じる。", "Llama 4に投資する。"),
+        ("JRubyはどのRubyバージョン互換？", "ja", "Ruby 1.8.7 と互換です。", "互換性があります。"),
+        ("Which Jekyll versions fixed it?", "en", "Version 1.0.4 fixes it.", "It was fixed."),
+    ],
+)
+def test_asked_value_recognises_the_sentence_that_states_it(
+    question: str, language: str, stating: str, not_stating: str
+) -> None:
+    """Count, price and version questions know which sentence states their value."""
+    states = asked_value(question, language)
+    assert states is not None and states(stating) and not states(not_stating)
+
+
+def test_asked_value_is_none_for_open_questions() -> None:
+    """A question asking for no value leaves the bold to similarity."""
+    assert asked_value("Llamaの派生モデルはどこで見られる？", "ja") is None

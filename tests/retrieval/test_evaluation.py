@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -12,10 +13,12 @@ from bot.retrieval.answers import Answer, Result, Tier
 from bot.retrieval.confidence import Model, Thresholds
 from bot.retrieval.evaluation import (
     Example,
+    answer_outcome,
+    bold_sentence,
     calibrate,
     fit_logistic,
     format_model,
-    iter_result_keys,
+    format_table,
     read_questions,
     refusal_rates,
     score,
@@ -26,10 +29,20 @@ A, B, C = "a" * 16, "b" * 16, "c" * 16
 
 def _answer(tier: Tier, shown: list[tuple[str, str]]) -> Answer:
     results = tuple(
-        Result("t", "u", "2025-01-01", None, excerpt, 0.5, f"_posts/2025-01-01-{key}.md", "p", n)
-        for n, (key, excerpt) in enumerate(shown, 1)
+        Result("t", "u", "2025-01-01", None, excerpt, 0.5, source, "p", n)
+        for n, (source, excerpt) in enumerate(shown, 1)
     )
     return Answer("q", tier, results, 0.5, "ja", "v1")
+
+
+def _old(key: str) -> str:
+    return f"_posts/2025-01-01-{key}.md"
+
+
+def _write(tmp_path: Path, rows: Sequence[object], name: str = "q.jsonl") -> Path:
+    path = tmp_path / name
+    path.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows), encoding="utf-8")
+    return path
 
 
 def _questions(tmp_path: Path) -> Path:
@@ -43,36 +56,70 @@ def _questions(tmp_path: Path) -> Path:
         {"id": "5", "question": "q5", "article": None, "kind": "unanswerable"},
         {"id": "6", "question": "q6"},  # says nothing about the right article: not scored
     ]  # fmt: skip
-    path = tmp_path / "q.jsonl"
-    path.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows), encoding="utf-8")
-    return path
+    return _write(tmp_path, rows)
 
 
-def test_metrics_on_hand_made_answers(tmp_path: Path) -> None:
-    """Ranks, evidence (markup and spaces ignored), refusals and per-kind rows."""
+def test_metrics_on_hand_made_answers_in_the_old_format(tmp_path: Path) -> None:
+    """Ranks, evidence (markup and spaces ignored), bold, refusals; old rows are `sample`."""
     items = read_questions(_questions(tmp_path))
     answers = [
-        _answer("answer", [(A, "さらに**30%の\n性能**向上です"), (B, "x")]),  # rank 1, evidence
-        _answer("related", [(A, "x"), (B, "y"), (C, "倍")]),  # rank 2 (B), evidence in 3rd
-        _answer("answer", [(B, "x"), (C, "y"), (B, "z")]),  # missed
-        _answer("related", [(A, "x")]),  # unanswerable kept out of `answer`
-        _answer("answer", [(A, "x")]),  # unanswerable answered
-        _answer("answer", [(A, "x")]),
+        _answer("answer", [(_old(A), "さらに**30%の\n性能**向上です"), (_old(B), "x")]),
+        _answer("related", [(_old(A), "x"), (_old(B), "y"), (_old(C), "倍")]),
+        _answer("none", [(_old(B), "x"), (_old(C), "y"), (_old(B), "z")]),  # missed, refused
+        _answer("related", [(_old(A), "x")]),  # unanswerable kept out of `answer`
+        _answer("answer", [(_old(A), "x")]),  # unanswerable answered
+        _answer("answer", [(_old(A), "x")]),
     ]
-    report = score((i, a, list(iter_result_keys(a))) for i, a in zip(items, answers, strict=True))
+    report = score((i, answer_outcome(i, a)) for i, a in zip(items, answers, strict=True))
     rows = report.rows()
-    assert list(rows) == ["fact", "keyword", "unanswerable", "all"]
+    assert list(rows) == ["sample", "all"]
     total = rows["all"]
     assert total["n"] == 5
     assert total["hit@1"] == pytest.approx(1 / 3, abs=1e-3)
     assert total["hit@3"] == pytest.approx(2 / 3, abs=1e-3)
     assert total["MRR"] == pytest.approx((1 + 0.5 + 0) / 3, abs=1e-3)
     assert total["evidence@3"] == 1.0  # both labelled evidences shown
-    assert total["false_refusals"] == pytest.approx(1 / 3, abs=1e-3)
-    assert total["unanswerable_refused"] == 0.5
-    assert rows["fact"]["hit@1"] == 0.5 and rows["keyword"]["hit@3"] == 0.0
-    assert rows["keyword"]["evidence@3"] is None
-    assert rows["unanswerable"]["hit@1"] is None
+    assert total["evidence_in_bold"] == 0.0  # the bold span is "30%の性能", not the evidence
+    assert total["answerable_refused"] == pytest.approx(1 / 3, abs=1e-3)
+    assert total["unanswerable_as_answer"] == 0.5
+
+
+def test_new_format_matches_paths_and_any_evidence(tmp_path: Path) -> None:
+    """Corpus per row, articles by path (also_ok too), any evidence string, per-corpus rows."""
+    rows = [
+        {"id": "r1", "corpus": "ruby-lang", "lang": "en", "question": "q", "article": "ja/a.md",
+         "also_ok": ["en/a.md"], "evidence_any": ["first one", "second one"], "kind": "fact"},
+        {"id": "v1", "corpus": "vim-jp", "lang": "ja", "question": "q", "article": None,
+         "also_ok": [], "evidence_any": [], "kind": "unanswerable"},
+    ]  # fmt: skip
+    items = read_questions(_write(tmp_path, rows, "set.jsonl"))
+    assert [i.corpus for i in items] == ["ruby-lang", "vim-jp"]
+    assert items[0].fold == "set" and items[0].matches("en/a.md")
+    assert not items[0].matches("_posts/a.md")
+    answers = [
+        _answer("answer", [("_posts/x.md", "x"), ("en/a.md", "a **second one** here")]),
+        _answer("related", [("_posts/x.md", "x")]),
+    ]
+    report = score((i, answer_outcome(i, a)) for i, a in zip(items, answers, strict=True))
+    table = report.rows()
+    assert list(table) == ["ruby-lang", "vim-jp", "all"]
+    assert table["ruby-lang"]["hit@1"] == 0.0 and table["ruby-lang"]["MRR"] == 0.5
+    assert table["ruby-lang"]["evidence@3"] == 1.0
+    assert table["vim-jp"]["unanswerable_as_answer"] == 0.0
+    assert "| m | ruby-lang | 1 |" in format_table({"m": report})
+
+
+def test_unlabelled_rows_give_an_empty_report(tmp_path: Path) -> None:
+    """A file without labels scores nothing (and nothing raises)."""
+    items = read_questions(_write(tmp_path, [{"question": "q"}]))
+    report = score((i, answer_outcome(i, _answer("none", []))) for i in items)
+    assert report.rows() == {}
+
+
+def test_bold_sentence_is_the_longest_bold_span() -> None:
+    """Emphasised question words are short; the answering sentence is the long span."""
+    assert bold_sentence("**Meta**は言う。**500億ドルを投資する。**") == "500億ドルを投資する。"
+    assert bold_sentence("no bold") == ""
 
 
 def _synthetic(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:

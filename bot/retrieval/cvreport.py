@@ -1,0 +1,129 @@
+"""`eval --cv`: held-out figures of the baselines and of the chosen ranker, in one table.
+
+Every method is measured the same way: whatever it has to choose (the chosen ranker:
+its mode and diversity; every method: its confidence model and answer threshold) is
+chosen without the question set it is measured on. The development questions are
+never chosen on: they are measured apart, under the choice made on all the others.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from bot.retrieval.crossval import (
+    Config,
+    Fitted,
+    Table,
+    apply,
+    cross_validate,
+    fit_all,
+    fixed,
+)
+from bot.retrieval.evalrun import BASELINES
+from bot.retrieval.evaluation import Labelled, Report, format_table, score
+
+log = logging.getLogger(__name__)
+
+CHOSEN = "chosen (shipped)"
+OLD = Config("hybrid", math.inf)  # what shipped before: fused sentences, one per article
+
+
+@dataclass(frozen=True, slots=True)
+class Summary:
+    text: str
+    shipped: Fitted  # the chosen method, fitted on every non-development question
+    confidences: list[float]  # its held-out confidences, one per labelled question
+    answerable: list[bool]
+
+
+def _methods(table: Table) -> dict[str, Table]:
+    """Baselines (nothing to choose but the confidence model), the old ranker, the choice."""
+    out = {("bm25" if c.mode == "lexical" else c.mode): fixed(table, c) for c in BASELINES}
+    out["hybrid"] = fixed(table, Config("hybrid", 0.0))
+    out["hybrid 1/article (old)"] = fixed(table, OLD)
+    out[CHOSEN] = table
+    return out
+
+
+def _rows(table: Table, rows: Sequence[int]) -> Table:
+    return {c: [seen[n] for n in rows] for c, seen in table.items()}
+
+
+def held_out_summary(
+    items: Sequence[Labelled], table: Table, keep: Sequence[int], apart: Sequence[int]
+) -> Summary:
+    """The held-out table for `keep`, the development table for `apart`, and the choice."""
+    kept = [items[n] for n in keep]
+    held: dict[str, Report] = {}
+    dev: dict[str, Report] = {}
+    lines: list[str] = []
+    shipped: Fitted | None = None
+    confidences: list[float] = []
+    for method, own in _methods(table).items():
+        sub = _rows(own, keep)
+        result = cross_validate(kept, sub)
+        held[method] = score(zip(kept, result.outcomes, strict=True))
+        everywhere = fit_all(kept, sub)
+        dev[method] = score(
+            (items[n], apply(everywhere, items[n], own[everywhere.config][n])[0]) for n in apart
+        )
+        if method == CHOSEN:
+            shipped, confidences = everywhere, result.confidences
+            for fold, fitted in result.choices.items():
+                lines.append(f"#   held out {fold}: chose {fitted.config.name}, {_model(fitted)}")
+    assert shipped is not None
+    text = [
+        f"# held-out figures: each question set (file) measured under choices made on the "
+        f"other {len({i.fold for i in kept}) - 1} sets (leave-one-set-out)",
+        format_table(held),
+        "# chosen ranker per held-out set:",
+        *lines,
+        f"# shipped (chosen on all sets): {shipped.config.name}, {_model(shipped)}",
+    ]
+    if apart:
+        text += ["# development questions, never chosen on:", format_table(dev)]
+    labelled = [n for n, i in enumerate(kept) if i.labelled]
+    return Summary(
+        "\n".join(text),
+        shipped,
+        [confidences[n] for n in labelled],
+        [kept[n].answerable for n in labelled],
+    )
+
+
+def _model(fitted: Fitted) -> str:
+    return f"answer threshold {fitted.thresholds.answer}"
+
+
+def reliability_plot(confidences: Sequence[float], answerable: Sequence[bool], path: Path) -> None:
+    """Held-out confidence against the share of questions the blog answers, by decile."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    p, y = np.asarray(confidences, float), np.asarray(answerable, float)
+    edges = np.linspace(0.0, 1.0, 11)
+    which = np.clip(np.digitize(p, edges) - 1, 0, 9)
+    used = [b for b in range(10) if (which == b).any()]
+    mean_p = [float(p[which == b].mean()) for b in used]
+    share = [float(y[which == b].mean()) for b in used]
+    counts = [int((which == b).sum()) for b in used]
+    figure, axes = plt.subplots(figsize=(5, 5))
+    axes.plot([0, 1], [0, 1], linestyle="--", color="grey", label="perfectly calibrated")
+    axes.plot(mean_p, share, marker="o", label="held-out")
+    for x, s, c in zip(mean_p, share, counts, strict=True):
+        axes.annotate(str(c), (x, s), textcoords="offset points", xytext=(4, -10), fontsize=8)
+    axes.set_xlabel("confidence (held out)")
+    axes.set_ylabel("share answerable")
+    axes.set_title(f"Reliability, {len(p)} questions")
+    axes.legend(loc="upper left")
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
