@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import zoneinfo
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -54,6 +54,10 @@ class Settings(BaseSettings):
     cache_dir: Path = Path("cache")
     embedding_model: str = EMBEDDED_MODEL
     embedding_batch_size: int = Field(default=16, ge=1, le=1024)
+    # int8 quantizes the model's Linear layers on the CPU (about twice as fast, same ranking)
+    embedding_precision: Literal["int8", "fp32"] = "int8"
+    device: Literal["auto", "cpu", "cuda"] = "auto"  # auto: CUDA when torch sees a GPU
+    embedding_threads: int = Field(default=0, ge=0, le=256)  # 0: half the cores, at least 1
 
     # search
     top_k: int = Field(default=3, ge=1, le=10)

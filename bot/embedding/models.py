@@ -18,6 +18,12 @@ from typing import TYPE_CHECKING, Protocol
 import numpy as np
 
 from bot.embedding import embedded as embedded_model
+from bot.embedding.precision import (
+    apply_precision,
+    identity_for,
+    resolve_device,
+    use_threads,
+)
 from bot.embedding.provenance import SourceMismatch
 from bot.settings import EMBEDDED_MODEL
 
@@ -102,13 +108,29 @@ class SentenceTransformerEmbedder:
         return np.asarray(vectors, dtype=np.float32)
 
 
-def load_embedder(name: str, cache_dir: Path, batch_size: int = 16) -> SentenceTransformerEmbedder:
-    """Resolve ``EMBEDDING_MODEL`` to a folder and load it, or raise one clear ModelNotFound."""
+def load_embedder(
+    name: str,
+    cache_dir: Path,
+    batch_size: int = 16,
+    *,
+    precision: str = "int8",
+    device: str = "auto",
+    threads: int = 0,
+) -> SentenceTransformerEmbedder:
+    """Resolve ``EMBEDDING_MODEL`` to a folder and load it, or raise one clear ModelNotFound.
+
+    On the CPU, ``int8`` quantizes the Linear layers once at load (documents and questions
+    alike, so both sides of a cosine come from the same weights); the precision is part of
+    the identity, so int8 and fp32 vectors never share a cache.
+    """
     folder, identity, prompts = resolve_model(name, cache_dir)
-    model = _load_sentence_transformer(folder, name)
+    target = resolve_device(device)
+    use_threads(threads)
+    model = _load_sentence_transformer(folder, name, target)
     if prompts and not getattr(model, "prompts", None):
         model.prompts = dict(prompts)
-    return SentenceTransformerEmbedder(model, identity, batch_size)
+    applied = apply_precision(model, precision, target)
+    return SentenceTransformerEmbedder(model, identity_for(identity, applied), batch_size)
 
 
 def resolve_model(name: str, cache_dir: Path) -> tuple[Path, str, dict[str, str]]:
@@ -168,7 +190,7 @@ def _missing(name: str, reason: str) -> str:
     )
 
 
-def _load_sentence_transformer(folder: Path, name: str) -> SentenceTransformer:
+def _load_sentence_transformer(folder: Path, name: str, device: str = "cpu") -> SentenceTransformer:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")  # a resolved folder never needs the hub
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     from sentence_transformers import SentenceTransformer
@@ -177,6 +199,6 @@ def _load_sentence_transformer(folder: Path, name: str) -> SentenceTransformer:
     transformers_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
 
     try:
-        return SentenceTransformer(str(folder), device="cpu", local_files_only=True)
+        return SentenceTransformer(str(folder), device=device, local_files_only=True)
     except (OSError, ValueError, KeyError) as exc:
         raise ModelNotFound(_missing(name, f"{folder} is not a model folder: {exc}")) from None

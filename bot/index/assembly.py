@@ -27,6 +27,7 @@ from bot.index.columns import TableBuilder
 from bot.index.sentence_units import is_question
 from bot.index.snapshot import Index, IndexParams
 from bot.index.spool import ColumnWriter, RowSpool
+from bot.index.texts import TextBuilder
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +66,7 @@ class _Parts:
     starts: list[np.ndarray] = field(default_factory=list)
     asks: list[np.ndarray] = field(default_factory=list)
     article_counts: list[int] = field(default_factory=list)
+    texts: TextBuilder = field(default_factory=TextBuilder)
 
 
 def assemble(
@@ -176,6 +178,7 @@ def _add_old(parts: _Parts, previous: Index, start: int, stop: int, counts: list
     parts.sentence_counts.append(np.diff(offsets[start : stop + 1]))
     parts.starts.append(previous.sentence_starts[offsets[start] : offsets[stop]])
     parts.asks.append(previous.sentence_asks[offsets[start] : offsets[stop]])
+    parts.texts.copy_rows(previous.sentence_texts, int(offsets[start]), int(offsets[stop]))
     parts.article_counts.extend(counts)
 
 
@@ -211,6 +214,7 @@ def _add_new(
     every = [s for p in passages for s in p.sentences]
     parts.starts.append(np.fromiter((s.start for s in every), np.int32, len(every)))
     parts.asks.append(np.fromiter((is_question(s.text) for s in every), bool, len(every)))
+    parts.texts.add(s.text for s in every)
     parts.article_counts.append(len(passages))
 
 
@@ -234,6 +238,7 @@ def _index(params: IndexParams, articles: dict[str, Article], parts: _Parts) -> 
         sentence_offsets=offsets,
         sentence_starts=_concat(parts.starts, (0,), np.int32),
         sentence_asks=_concat(parts.asks, (0,), np.bool_),
+        sentence_texts=parts.texts.finish(),
     )
 
 

@@ -58,6 +58,7 @@ from bot.index.snapshot_files import (
     optional_columns,
     write_json_synced,
 )
+from bot.index.texts import TextColumn
 
 log = logging.getLogger(__name__)
 
@@ -107,6 +108,7 @@ class Index:
     sentence_starts: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int32))
     sentence_asks: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))
     units: Units = field(default_factory=Units.empty)
+    sentence_texts: TextColumn = field(default_factory=TextColumn.empty)
     complete: bool = True
 
     def __post_init__(self) -> None:
@@ -137,6 +139,9 @@ class Index:
             self.sentence_starts = np.fromiter((s.start for s in sentences), np.int32, total)
             self.sentence_asks = np.fromiter((is_question(s.text) for s in sentences), bool, total)
             self.complete = False
+        if len(self.sentence_texts) != total:
+            self.complete = False
+            self.sentence_texts = TextColumn.of(s.text for p in self.passages for s in p.sentences)
         if len(self.units.unit_of) != total:
             self.complete = False
             self.units = build_units(
@@ -175,8 +180,9 @@ class Index:
         return graph_recall(self.vectors, self.ann, queries, k)
 
     def unit_texts(self, units: Sequence[int]) -> tuple[str, ...]:
-        """The sentence texts of these units (see `Units.texts`)."""
-        return self.units.texts(units, self.sentence_offsets, self.passages)
+        """The sentence texts of these units: slices of the text column, no passage decoded."""
+        rows = self.units.vector_row[np.asarray(units, np.int64)].tolist() if units else []
+        return self.sentence_texts.many(rows)
 
     def sentences_of(self, row: int) -> np.ndarray:
         """The passage's sentence vectors (float16 rows, memory-mapped when loaded)."""
@@ -231,6 +237,7 @@ def _write_snapshot(index: Index, folder: Path) -> None:
     save_column(folder / "sentence_starts.npy", index.sentence_starts, np.int32)
     save_column(folder / "sentence_asks.npy", index.sentence_asks, np.bool_)
     index.units.save(folder)
+    index.sentence_texts.save(folder)
     index.table.save(folder)
     index.term_table.save(folder)
     index.lexical.save(folder / "lexical")

@@ -12,6 +12,7 @@ from typing import Any
 from bot.corpus.articles import Article
 from bot.index.mapped import load_mapped
 from bot.index.sentence_units import Units
+from bot.index.texts import TextColumn
 
 
 def write_json_synced(path: Path, content: Any) -> None:
@@ -31,6 +32,9 @@ def optional_columns(folder: Path) -> dict[str, Any]:
     units = Units.load(folder)
     if units is not None:
         out["units"] = units
+    texts = TextColumn.load(folder)
+    if texts is not None:
+        out["sentence_texts"] = texts
     return out
 
 
