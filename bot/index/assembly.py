@@ -24,34 +24,16 @@ from bot.embedding.models import Embedder
 from bot.index.analysis import JapaneseAnalyzer
 from bot.index.bm25 import LexicalIndex
 from bot.index.columns import TableBuilder
+from bot.index.progress import Meter
+from bot.index.resume import ResumeSpool
 from bot.index.sentence_units import is_question
 from bot.index.snapshot import Index, IndexParams
-from bot.index.spool import ColumnWriter, RowSpool
+from bot.index.spool import ColumnWriter
 from bot.index.texts import TextBuilder
 
 log = logging.getLogger(__name__)
 
 Progress = Callable[[int, int], None]
-Fresh = dict[str, tuple[int, int, int]]  # hash → passage row, first sentence row, count
-
-
-@dataclass(slots=True)
-class _Spools:
-    """Freshly embedded passage and sentence vectors, in embedding order."""
-
-    vectors: RowSpool
-    sentences: RowSpool
-
-    @classmethod
-    def open(cls, workdir: Path, dimension: int) -> _Spools:
-        return cls(
-            RowSpool(workdir / "fresh-vectors.bin", dimension, np.float32),
-            RowSpool(workdir / "fresh-sentences.bin", dimension, np.float16),
-        )
-
-    def close(self) -> None:
-        self.vectors.close()
-        self.sentences.close()
 
 
 @dataclass(slots=True)
@@ -61,7 +43,7 @@ class _Parts:
     table: TableBuilder
     vectors: ColumnWriter
     sentences: ColumnWriter
-    spools: _Spools
+    spools: ResumeSpool
     sentence_counts: list[np.ndarray] = field(default_factory=list)
     starts: list[np.ndarray] = field(default_factory=list)
     asks: list[np.ndarray] = field(default_factory=list)
@@ -78,11 +60,15 @@ def assemble(
     analyzer: JapaneseAnalyzer,
     progress: Progress | None,
     workdir: Path,
+    resume: Path | None = None,
 ) -> tuple[Index, int]:
-    """The index for `articles`; those in `reused` are unchanged since `previous`.
+    """The index for `articles`; those in `reused` are unchanged since `previous`, and the
+    count of passages embedded now.
 
     Its vector columns are files in `workdir`, which must outlive the index or its
-    snapshot (saving links them). Articles split again lose their body in `articles`
+    snapshot (saving links them). Fresh vectors are kept in `resume` as they are embedded
+    (see `bot.index.resume`), so a killed run's work is reused; the caller discards the
+    folder once the snapshot is saved. Articles split again lose their body in `articles`
     (their passages hold the text, and a loaded index has no bodies either).
     """
     ranges = _old_ranges(previous) if previous is not None else {}
@@ -91,10 +77,10 @@ def assemble(
     old_rows = previous.row_of_hash() if previous is not None and new else {}
     missing = list({p.content_hash: p for p in new if p.content_hash not in old_rows}.values())
     del new
-    spools = _Spools.open(workdir, params.dimension)
+    spools = ResumeSpool(resume or workdir / "resume", params.dimension)
     try:
-        fresh = _embed(missing, embedder, progress, spools)
-        embedded = len(missing)
+        embedded = _embed(missing, embedder, progress, spools)
+        fresh = spools.fresh
         del missing
         vocabulary = previous.term_table.vocabulary if previous is not None else ()
         passages, sentences = _totals(runs, previous)
@@ -185,7 +171,7 @@ def _add_old(parts: _Parts, previous: Index, start: int, stop: int, counts: list
 def _add_new(
     parts: _Parts,
     passages: list[Passage],
-    fresh: Fresh,
+    fresh: dict[str, tuple[int, int, int]],
     old_rows: dict[str, int],
     previous: Index | None,
     analyzer: JapaneseAnalyzer,
@@ -252,23 +238,23 @@ def _embed(
     passages: Sequence[Passage],
     embedder: Embedder,
     progress: Progress | None,
-    spools: _Spools,
+    spools: ResumeSpool,
     batch: int = 16,
-) -> Fresh:
-    """Passage and sentence vectors, a small batch at a time so questions can interleave."""
-    out: Fresh = {}
-    total = len(passages)
-    for start in range(0, total, batch):
-        chunk = passages[start : start + batch]
+) -> int:
+    """Embed the passages the spool lacks, a small batch at a time so questions can
+    interleave; the count embedded. Progress is logged with its rate and time left."""
+    todo = [p for p in passages if p.content_hash not in spools.fresh]
+    meter = Meter(len(passages), len(passages) - len(todo))
+    for start in range(0, len(todo), batch):
+        chunk = todo[start : start + batch]
         texts = [p.embedding_text for p in chunk]
         sentences = [s.text for p in chunk for s in p.sentences]
         vectors = embedder.embed_documents(texts + sentences)
-        first_row = spools.vectors.append(vectors[: len(chunk)])
-        cursor = spools.sentences.append(vectors[len(chunk) :])
-        for row, passage in enumerate(chunk):
-            count = len(passage.sentences)
-            out[passage.content_hash] = (first_row + row, cursor, count)
-            cursor += count
+        rows, bounds = vectors[len(chunk) :], np.cumsum([len(p.sentences) for p in chunk])
+        spools.add(
+            [p.content_hash for p in chunk], vectors[: len(chunk)], np.split(rows, bounds[:-1])
+        )
+        meter.advance(len(chunk))
         if progress is not None:
-            progress(min(start + batch, total), total)
-    return out
+            progress(meter.done, meter.total)
+    return len(todo)

@@ -16,6 +16,7 @@ from pathlib import Path
 from bot.corpus.articles import Article, Skipped, read_file, read_site_config, site_files
 from bot.corpus.sitelinks import LinkTable
 from bot.embedding.models import Embedder
+from bot.index import resume
 from bot.index import snapshot as index_store
 from bot.index.analysis import JapaneseAnalyzer
 from bot.index.ann import AnnIndex
@@ -107,6 +108,7 @@ def _refresh(
         previous = index_store.load(cache_dir, params)
     plan = _plan(spec, previous, now)
     removed = sorted(set(previous.articles if previous else ()) - set(plan.articles))
+    kept = resume.folder_for(index_store.snapshot_root(cache_dir, params), params.dimension)
     with index_store.build_workdir(cache_dir, params) as workdir:
         if previous is not None and not (plan.added or plan.changed or removed):
             index, embedded = previous, 0  # the common start-up: nothing to parse or embed
@@ -120,10 +122,12 @@ def _refresh(
                 analyzer,
                 progress,
                 workdir,
+                kept,
             )
         built_graph = _settle_ann(index, spec.approximate_min_passages)
         if built_graph or index is not previous or not index.complete:
             index_store.save(index, cache_dir)  # links the vector columns from workdir
+        resume.discard(kept)  # the snapshot holds every vector now
     report = ReindexReport(
         added=tuple(plan.added),
         changed=tuple(plan.changed),

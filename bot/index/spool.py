@@ -18,14 +18,19 @@ from bot.index.mapped import load_mapped
 
 
 class RowSpool:
-    """Rows appended to a scratch file, read back by position (not memory-mapped)."""
+    """Rows appended to a scratch file, read back by position (not memory-mapped).
 
-    def __init__(self, path: Path, width: int, dtype: type) -> None:
-        self._file: BinaryIO = path.open("w+b")
+    `keep` rows of an existing file are kept (the rest cut off): a resumed index's spool.
+    """
+
+    def __init__(self, path: Path, width: int, dtype: type, keep: int = 0) -> None:
         self.path = path
         self.width = width
         self.dtype = np.dtype(dtype)
-        self.rows = 0
+        self._file: BinaryIO = path.open("r+b" if keep and path.is_file() else "w+b")
+        self.rows = keep if keep and path.is_file() else 0
+        self._file.truncate(self.rows * self.width * self.dtype.itemsize)
+        self._file.seek(0, os.SEEK_END)
 
     def append(self, rows: np.ndarray) -> int:
         """Write rows at the end; the position of the first one."""
@@ -40,9 +45,13 @@ class RowSpool:
         data = os.pread(self._file.fileno(), count * size, start * size)
         return np.frombuffer(data, self.dtype).reshape(count, self.width)
 
-    def close(self) -> None:
+    def flush(self) -> None:
+        self._file.flush()
+
+    def close(self, remove: bool = True) -> None:
         self._file.close()
-        self.path.unlink(missing_ok=True)
+        if remove:
+            self.path.unlink(missing_ok=True)
 
 
 class ColumnWriter:

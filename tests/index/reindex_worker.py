@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import os
 import signal
+import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from bot.index import snapshot
 from bot.index.analysis import JapaneseAnalyzer
@@ -61,3 +65,16 @@ def die_while_saving(site: str, cache: str) -> None:
 
     snapshot._write_snapshot = half_write
     refresh(spec_for(Path(site)), HashEmbedder(DIMENSION), JapaneseAnalyzer(), Path(cache))
+
+
+class SlowEmbedder(HashEmbedder):
+    """The fake model, slowed per batch so a test can kill the indexer between batches."""
+
+    def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
+        time.sleep(0.1)
+        return super().embed_documents(texts)
+
+
+def index_slowly(site: str, cache: str) -> None:
+    """A first index with the slow fake model (the test kills it midway)."""
+    refresh(spec_for(Path(site)), SlowEmbedder(DIMENSION), JapaneseAnalyzer(), Path(cache))
