@@ -6,6 +6,8 @@ import argparse
 import asyncio
 import json
 import sys
+from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -16,7 +18,7 @@ from bot.cli import UserError
 from bot.embedding.models import ModelNotFound, SentenceTransformerEmbedder, load_embedder
 from bot.index.refresh import ReindexReport
 from bot.questions import Origin, QuestionLog, QuestionLogError, QuestionRecord, new_question_id
-from bot.retrieval.answers import Answer
+from bot.retrieval.answers import Answer, Result
 from bot.retrieval.cvreport import held_out_summary, reliability_plot
 from bot.retrieval.engine import Engine, EngineConfig
 from bot.retrieval.evalrun import candidate_configs, merge, observe
@@ -174,14 +176,25 @@ def format_answer(answer: Answer) -> str:
         lines.append(answer.notice)
     if answer.tier == "none" and not answer.notice:
         lines.append("Nothing in the blog matches this well; it was noted for the editors.")
-    for result in answer.results:
+    for group in by_article(answer.results):
+        first = group[0]
         lines.append("")
-        lines.append(f"{result.rank}. {result.title} ({result.date})")
-        if result.heading:
-            lines.append(f"   § {result.heading}")
-        lines.append(f"   {result.excerpt}")
-        lines.append(f"   {result.url}")
+        lines.append(f"{first.rank}. {first.title} ({first.date})")
+        for result in group:
+            if result.heading:
+                lines.append(f"   § {result.heading}")
+            lines.append(f"   {result.excerpt}")
+            lines.append(f"   {result.url}")
     return "\n".join(lines)
+
+
+def by_article(results: Sequence[Result]) -> list[list[Result]]:
+    """Results grouped by article, groups in the order of their best result, each group in
+    rank order: two passages of one article are shown together under its title."""
+    groups: dict[str, list[Result]] = {}
+    for result in results:
+        groups.setdefault(result.source, []).append(result)
+    return list(groups.values())
 
 
 def run_reindex(args: argparse.Namespace, settings: Settings) -> int:
@@ -200,12 +213,22 @@ def _read_all(paths: list[Path]) -> list[Labelled]:
 
 
 def engines_for(items: list[Labelled], settings: Settings) -> dict[str, Engine]:
-    """One engine per corpus the rows name, each on its own (cached) index."""
+    """One engine per corpus the rows name, sharing one model. A fixture site keeps its
+    index in its own folder under CACHE_DIR/eval, so switching corpora re-embeds nothing
+    and never replaces the configured corpus's index."""
     engines: dict[str, Engine] = {}
+    embedder: SentenceTransformerEmbedder | None = None
     for corpus in dict.fromkeys(i.corpus for i in items):
         folder = corpus_folder(corpus)
-        own = settings if folder is None else settings.model_copy(update={"corpus_dir": folder})
-        engines[corpus] = open_engine(own)[0]
+        if folder is None:
+            engines[corpus] = open_engine(settings)[0]
+            continue
+        if not folder.is_dir():
+            raise UserError(f"corpus {corpus!r}: {folder} is not a folder")
+        embedder = embedder or embedder_for(settings)
+        own = EngineConfig.from_settings(settings.model_copy(update={"corpus_dir": folder}))
+        config = replace(own, cache_dir=settings.cache_dir / "eval" / corpus)
+        engines[corpus] = Engine.open(config, embedder)[0]
     return engines
 
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from bot.retrieval.answers import Tier
 from bot.retrieval.confidence import ABSENT_NAME_CAP, ANSWER_TYPE_CAP, Model, Thresholds, tier_for
 from bot.retrieval.evaluation import Example, Labelled, Outcome, calibrate
 from bot.retrieval.scoring import Mode
@@ -46,17 +47,39 @@ class Config:
 
 @dataclass(frozen=True, slots=True)
 class Observation:
-    """One question under one configuration: what the metrics and the model read."""
+    """One question under one configuration, per ranked hit: what the metrics and the
+    confidence model read. Which hits a reader sees depends on the model (a weak hit after
+    the first is dropped), so that is decided only when a model is applied."""
 
-    rank: int | None
-    evidence3: bool
-    evidence_bold: bool
-    features: tuple[float, ...]
+    matched: tuple[bool, ...]  # the hit's article is an acceptable one
+    evidence: tuple[bool, ...]  # the hit's excerpt holds an evidence string
+    evidence_bold: bool  # the first excerpt's bold sentence holds one
+    features: tuple[float, ...]  # the question's, as the answer's confidence reads them
+    hit_features: tuple[tuple[float, ...], ...]  # each hit's own evidence
     absent_names: bool
     missing_type: bool
 
     def example(self, answerable: bool) -> Example:
         return Example(self.features, answerable, self.absent_names, self.missing_type)
+
+    def outcome(self, shown: Sequence[int], tier: Tier) -> Outcome:
+        """The metrics' view when the hits at positions `shown` are what the reader sees."""
+        ranks = [n for n, j in enumerate(shown, 1) if self.matched[j]]
+        return Outcome(
+            rank=ranks[0] if ranks else None,
+            evidence3=any(self.evidence[j] for j in shown[:3]),
+            evidence_bold=bool(shown) and self.evidence_bold,
+            tier=tier,
+        )
+
+    @property
+    def rank(self) -> int | None:
+        """The rank of the first acceptable article when every hit is shown."""
+        return next((n for n, m in enumerate(self.matched, 1) if m), None)
+
+    @property
+    def evidence3(self) -> bool:
+        return any(self.evidence[:3])
 
 
 Table = dict[Config, list[Observation]]  # per configuration, one per item, items' order
@@ -96,14 +119,30 @@ def choose_config(items: Sequence[Labelled], table: Table, rows: Sequence[int]) 
     return next(c for c in table if scores[c] >= best - 1e-12)
 
 
-def confidence_of(model: Model, seen: Observation) -> float:
-    """The answer's confidence as `bot.retrieval.confidence.confidence` computes it."""
-    p = model.probability_of(seen.features)
+def _capped(model: Model, seen: Observation, x: Sequence[float]) -> float:
+    p = model.probability_of(x)
     if seen.absent_names:
         p = min(p, ABSENT_NAME_CAP)
     if seen.missing_type:
         p = min(p, ANSWER_TYPE_CAP)
     return p
+
+
+def confidence_of(model: Model, seen: Observation) -> float:
+    """The answer's confidence as `bot.retrieval.confidence.confidence` computes it."""
+    return _capped(model, seen, seen.features)
+
+
+def shown_hits(fitted: Fitted, seen: Observation, tier: Tier) -> list[int]:
+    """The hits a reader sees, as `bot.retrieval.verdict.labelled` keeps them: the first,
+    then those whose own tier (capped by the answer's) is not `none`."""
+    keep: list[int] = []
+    for j, x in enumerate(seen.hit_features):
+        own = tier_for(_capped(fitted.model, seen, x), fitted.thresholds)
+        if keep and (own == "none" or tier == "none"):
+            continue
+        keep.append(j)
+    return keep
 
 
 def fit_confidence(
@@ -134,9 +173,10 @@ def fit(items: Sequence[Labelled], table: Table, rows: Sequence[int]) -> Fitted:
 
 
 def apply(fitted: Fitted, item: Labelled, seen: Observation) -> tuple[Outcome, float]:
-    """One question's outcome and confidence under a choice."""
+    """One question's outcome and confidence under a choice, hits dropped as shown."""
     p = confidence_of(fitted.model, seen)
-    return Outcome(seen.rank, seen.evidence3, seen.evidence_bold, tier_for(p, fitted.thresholds)), p
+    tier = tier_for(p, fitted.thresholds)
+    return seen.outcome(shown_hits(fitted, seen, tier), tier), p
 
 
 def cross_validate(items: Sequence[Labelled], table: Table) -> HeldOut:

@@ -17,6 +17,7 @@ from bot.retrieval.crossval import Config, Observation, Table
 from bot.retrieval.engine import Engine
 from bot.retrieval.evaluation import Labelled, outcome
 from bot.retrieval.scoring import MODES
+from bot.retrieval.verdict import for_hit
 
 log = logging.getLogger(__name__)
 
@@ -43,12 +44,14 @@ def observe(engine: Engine, items: Sequence[Labelled], configs: Sequence[Config]
 def _observation(engine: Engine, item: Labelled, vector: np.ndarray, config: Config) -> Observation:
     found = engine.assess(item.question, 3, config.mode, vector, config.diversity)
     sources = [engine.index.passages[h.row].source for h in found.hits]
-    got = outcome(item, sources, found.excerpts, "none")
+    each = [outcome(item, [s], [e], "none") for s, e in zip(sources, found.excerpts, strict=True)]
+    first = outcome(item, sources[:1], found.excerpts[:1], "none")
     return Observation(
-        rank=got.rank,
-        evidence3=got.evidence3,
-        evidence_bold=got.evidence_bold,
+        matched=tuple(o.rank == 1 for o in each),
+        evidence=tuple(o.evidence3 for o in each),
+        evidence_bold=first.evidence_bold,
         features=features(found.signals),
+        hit_features=tuple(features(for_hit(found.signals, h)) for h in found.hits),
         absent_names=bool(found.signals.absent_names),
         missing_type=found.missing_type is not None,
     )

@@ -47,10 +47,10 @@ def decide(index: Index, found: Assessment, model: Model, thresholds: Thresholds
 
 def _hit_confidence(found: Assessment, hit: Hit, model: Model) -> float:
     """A result's own confidence: its evidence, with the question's caps."""
-    return confidence(_for_hit(found.signals, hit), model, found.missing_type)
+    return confidence(for_hit(found.signals, hit), model, found.missing_type)
 
 
-def _for_hit(signals: Signals, hit: Hit) -> Signals:
+def for_hit(signals: Signals, hit: Hit) -> Signals:
     """The question's signals with this hit's own evidence."""
     return replace(signals, relevance=hit.relevance, top_sentence=hit.sentence)
 

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
+from bot.retrieval.search import SHIPPED_MODE
 from tests.conftest import ROOT, SAMPLE_CORPUS
 
 pytestmark = pytest.mark.model
@@ -68,16 +69,28 @@ def test_ask_prints_its_answer_when_the_log_cannot_be_opened(
 def test_eval_prints_the_metrics_table(
     project_env: None, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    """`eval` on the dev set prints hit@1, hit@3, MRR and evidence@3 and writes results."""
+    """`eval` on the dev set prints the metrics per corpus and writes one result per line."""
     dev = ROOT.parent / "shared" / "eval" / "dev_questions.jsonl"
     if not dev.is_file():
         pytest.skip("the shared dev set is not beside the checkout")
     results = tmp_path / "results.jsonl"
     assert main(["eval", str(dev), "--results", str(results)]) == 0
     table = capsys.readouterr().out
-    assert "| hybrid | all | 12 |" in table and "evidence@3" in table
+    assert f"| {SHIPPED_MODE} | all | 12 |" in table and "evidence_in_bold" in table
     lines = results.read_text(encoding="utf-8").splitlines()
     assert len(lines) == 12 and json.loads(lines[0])["id"] == "d01"
+
+
+def test_eval_without_labels_writes_results_and_exits_0(
+    project_env: None, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """Questions without labels are answered and written; there is nothing to score."""
+    questions = tmp_path / "q.jsonl"
+    questions.write_text('{"id": "x1", "question": "GPT-4oで何ができる？"}\n', encoding="utf-8")
+    results = tmp_path / "results.jsonl"
+    assert main(["eval", str(questions), "--results", str(results)]) == 0
+    assert "nothing to score" in capsys.readouterr().out
+    assert json.loads(results.read_text(encoding="utf-8"))["id"] == "x1"
 
 
 @pytest.mark.parametrize(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from bot.embedding.embedded import IDENTITY
 from bot.embedding.embedded import IDENTITY as EMBEDDED_IDENTITY
 from bot.retrieval.confidence import (
     ABSENT_NAME_CAP,
@@ -14,6 +15,7 @@ from bot.retrieval.confidence import (
     confidence,
     expected_answer_type,
     missing_answer_type,
+    model_for,
     states_answer_type,
     thresholds_for,
     tier_for,
@@ -153,3 +155,9 @@ def test_asked_value_recognises_the_sentence_that_states_it(
 def test_asked_value_is_none_for_open_questions() -> None:
     """A question asking for no value leaves the bold to similarity."""
     assert asked_value("Llamaの派生モデルはどこで見られる？", "ja") is None
+
+
+def test_embedded_model_with_a_precision_suffix_is_calibrated() -> None:
+    """The embedder's name may add "+int8" to the identity; the calibration still applies."""
+    assert model_for(f"{IDENTITY}+int8") == E5_SMALL
+    assert model_for("someone/else+int8") != E5_SMALL

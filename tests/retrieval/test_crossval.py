@@ -11,6 +11,7 @@ from bot.retrieval.crossval import (
     Config,
     Observation,
     Table,
+    apply,
     choose_config,
     cross_validate,
     fit_all,
@@ -35,8 +36,11 @@ def _item(n: int, fold: str, answerable: bool = True) -> Labelled:
     )
 
 
-def _seen(rank: int | None, strength: float, evidence: bool = True) -> Observation:
-    return Observation(rank, evidence, evidence, (strength, 0.8, 1.0, 0.0), False, False)
+def _seen(rank: int, strength: float) -> Observation:
+    """Three hits, the acceptable article (with the evidence) at `rank`."""
+    x = (strength, 0.8, 1.0, 0.0)
+    at = tuple(n == rank for n in (1, 2, 3))
+    return Observation(at, at, rank == 1, x, (x, x, x), False, False)
 
 
 def _data() -> tuple[list[Labelled], Table]:
@@ -99,3 +103,15 @@ def test_one_set_cannot_be_cross_validated() -> None:
     only = [i for i in items if i.fold == "x"]
     with pytest.raises(ValueError, match="two question sets"):
         cross_validate(only, {c: rows[: len(only)] for c, rows in table.items()})
+
+
+def test_weak_hits_after_the_first_are_not_counted() -> None:
+    """A hit too weak to be related is dropped, as the reader would not see it."""
+    items, table = _data()
+    fitted = fit_all(items, table)
+    strong, weak = (6.0, 0.8, 1.0, 0.0), (-6.0, 0.8, 1.0, 0.0)
+    seen = Observation((False, True), (False, True), False, strong, (strong, weak), False, False)
+    got, _ = apply(fitted, items[0], seen)
+    assert got.tier == "answer" and got.rank is None and not got.evidence3
+    shown = Observation((False, True), (False, True), False, strong, (strong, strong), False, False)
+    assert apply(fitted, items[0], shown)[0].rank == 2
