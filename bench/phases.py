@@ -18,6 +18,7 @@ from bench import corpus as synthetic
 from bench.baselines import phase_bm25, phase_naive
 from bench.common import ROOT, SITE, TIMEZONE, peak_rss_mb, real_model
 from bench.serving import components, serve
+from bench.sites import phase_site_cold, phase_site_serve
 from bot.corpus.articles import load_corpus
 from bot.corpus.passages import split_article
 from bot.embedding.models import Embedder
@@ -121,6 +122,8 @@ PHASES: dict[str, Phase] = {
     "dense": phase_dense,
     "naive": phase_naive,
     "bm25": phase_bm25,
+    "site_cold": phase_site_cold,
+    "site_serve": phase_site_serve,
 }
 
 

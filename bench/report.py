@@ -188,12 +188,25 @@ def write_report(results: dict[str, Any]) -> None:
     DOCS.mkdir(exist_ok=True)
     plot(results, DOCS / "bench.png")
     rate = results["rate"]
-    (DOCS / "bench.md").write_text(
+    path = DOCS / "bench.md"
+    kept = _site_section(path)
+    path.write_text(
         f"# Benchmarks\n\nMachine: {machine()}.\n\nRun with `make bench` "
         "(`.venv/bin/python -m bench`; `--large` adds 50 000 articles).\n\n"
-        f"{table}\n\n![latency and memory against blog size](bench.png)\n\n{NOTES.format(**rate)}",
+        f"{table}\n\n![latency and memory against blog size](bench.png)\n\n{NOTES.format(**rate)}"
+        + kept,
         encoding="utf-8",
     )
+
+
+def _site_section(path: Path) -> str:
+    """The real sites' section of the current page, kept when the synthetic part is rewritten."""
+    from bench.sites import END, START
+
+    text = path.read_text(encoding="utf-8") if path.is_file() else ""
+    if START not in text or END not in text:
+        return ""
+    return "\n" + START + text.split(START, 1)[1].split(END, 1)[0] + END + "\n"
 
 
 NOTES = """\

@@ -77,6 +77,8 @@ class SentenceTransformerEmbedder:
         prompts = getattr(model, "prompts", {}) or {}
         self._query_prompt = "query" if "query" in prompts else None
         self._document_prompt = "document" if "document" in prompts else None
+        self._device = model.device
+        self._normalized = any(type(m).__name__ == "Normalize" for m in model.children())
 
     @property
     def name(self) -> str:
@@ -88,24 +90,49 @@ class SentenceTransformerEmbedder:
         return int(size or 0)
 
     def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
-        return self._encode(texts, self._document_prompt)
+        return self._embed(texts, self._document_prompt)
 
     def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
-        return self._encode(texts, self._query_prompt)
+        return self._embed(texts, self._query_prompt)
 
-    def _encode(self, texts: Sequence[str], prompt_name: str | None) -> np.ndarray:
+    def _embed(self, texts: Sequence[str], prompt_name: str | None) -> np.ndarray:
+        """Normalized rows; on the CPU one text per forward pass, on a GPU in batches.
+
+        On the CPU a batch saves nothing (one core does the same multiplications) but pays
+        for the padding of its shorter texts: one at a time embeds 10-40% more passages per
+        second. It also keeps an int8 vector a function of its text alone: dynamic
+        quantization scales activations per forward pass, so a text batched with others
+        (a question asked alongside others, a passage in another reindex batch) would get
+        a slightly different vector.
+        """
         if not texts:
             return np.zeros((0, self.dimension), np.float32)
+        prompt = self._model.prompts.get(prompt_name or "") or ""
+        prompted = [prompt + text for text in texts]
+        size = 1 if self._device.type == "cpu" else self._batch_size
         with self._lock:
-            vectors = self._model.encode(
-                list(texts),
-                prompt_name=prompt_name,
-                batch_size=self._batch_size,
-                normalize_embeddings=True,
-                convert_to_numpy=True,
-                show_progress_bar=False,
-            )
-        return np.asarray(vectors, dtype=np.float32)
+            rows = [self._forward(prompted[i : i + size]) for i in range(0, len(prompted), size)]
+        return np.concatenate(rows).astype(np.float32, copy=False)
+
+    def _forward(self, texts: list[str]) -> np.ndarray:
+        """The model's modules called directly, without `SentenceTransformer.encode`.
+
+        `encode` switches every module to eval mode and finds the device by walking the
+        parameters on each call, about 2 ms of a question's 10 ms on the CPU; the model
+        is in eval mode from load.
+        """
+        import torch
+
+        with torch.inference_mode():
+            features = self._model.tokenize(texts)
+            features = {
+                k: v.to(self._device) if isinstance(v, torch.Tensor) else v
+                for k, v in features.items()
+            }
+            vectors = self._model.forward(features)["sentence_embedding"]
+            if not self._normalized:
+                vectors = torch.nn.functional.normalize(vectors, dim=-1)
+            return np.asarray(vectors.float().cpu().numpy())
 
 
 def load_embedder(
