@@ -180,8 +180,8 @@ def format_answer(answer: Answer) -> str:
         first = group[0]
         lines.append("")
         lines.append(f"{first.rank}. {first.title} ({first.date})")
-        for result in group:
-            if result.heading:
+        for n, result in enumerate(group):
+            if result.heading and (n == 0 or result.heading != group[n - 1].heading):
                 lines.append(f"   § {result.heading}")
             lines.append(f"   {result.excerpt}")
             lines.append(f"   {result.url}")

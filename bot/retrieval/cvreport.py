@@ -30,14 +30,15 @@ from bot.retrieval.evaluation import Labelled, Report, format_table, score
 
 log = logging.getLogger(__name__)
 
-CHOSEN = "chosen (shipped)"
+CHOSEN = "tuned (CV-chosen)"
+SHIPPED = "hybrid"  # the best held-out method with nothing tuned beyond the confidence model
 OLD = Config("hybrid", math.inf)  # what shipped before: fused sentences, one per article
 
 
 @dataclass(frozen=True, slots=True)
 class Summary:
     text: str
-    shipped: Fitted  # the chosen method, fitted on every non-development question
+    shipped: Fitted  # the shipped method, fitted on every non-development question
     confidences: list[float]  # its held-out confidences, one per labelled question
     answerable: list[bool]
 
@@ -73,8 +74,9 @@ def held_out_summary(
         dev[method] = score(
             (items[n], apply(everywhere, items[n], own[everywhere.config][n])[0]) for n in apart
         )
-        if method == CHOSEN:
+        if method == SHIPPED:
             shipped, confidences = everywhere, result.confidences
+        if method == CHOSEN:
             for fold, fitted in result.choices.items():
                 lines.append(f"#   held out {fold}: chose {fitted.config.name}, {_model(fitted)}")
     assert shipped is not None
@@ -82,9 +84,9 @@ def held_out_summary(
         f"# held-out figures: each question set (file) measured under choices made on the "
         f"other {len({i.fold for i in kept}) - 1} sets (leave-one-set-out)",
         format_table(held),
-        "# chosen ranker per held-out set:",
+        f"# {CHOSEN}: what it chose for each held-out set:",
         *lines,
-        f"# shipped (chosen on all sets): {shipped.config.name}, {_model(shipped)}",
+        f"# shipped: {SHIPPED} (confidence fitted on all sets: {_model(shipped)})",
     ]
     if apart:
         text += ["# development questions, never chosen on:", format_table(dev)]

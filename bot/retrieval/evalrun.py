@@ -12,10 +12,12 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from bot.retrieval.confidence import features
+from bot.retrieval.assessment import Assessment
+from bot.retrieval.confidence import asked_value, features
 from bot.retrieval.crossval import Config, Observation, Table
 from bot.retrieval.engine import Engine
 from bot.retrieval.evaluation import Labelled, outcome
+from bot.retrieval.excerpts import hit_excerpt
 from bot.retrieval.scoring import MODES
 from bot.retrieval.verdict import for_hit
 
@@ -25,9 +27,13 @@ BASELINES = (Config("dense", 0.0), Config("lexical", 0.0), Config("rrf", 0.0))
 DIVERSITIES = (0.0, 0.1, 0.3, math.inf)  # inf: one passage per article (the old rule)
 
 
+EMPHASES = (0.0, 2.0, 12.0)  # beside the shipped LEXICAL_EMPHASIS, for the fused ranker
+
+
 def candidate_configs() -> list[Config]:
     """Every configuration the choice may pick, simplest first (ties go to the first)."""
-    return [Config(m, d) for d in DIVERSITIES for m in MODES]
+    plain = [Config(m, d) for d in DIVERSITIES for m in MODES]
+    return plain + [Config("hybrid", 0.0, e) for e in EMPHASES]
 
 
 def observe(engine: Engine, items: Sequence[Labelled], configs: Sequence[Config]) -> Table:
@@ -44,8 +50,9 @@ def observe(engine: Engine, items: Sequence[Labelled], configs: Sequence[Config]
 def _observation(engine: Engine, item: Labelled, vector: np.ndarray, config: Config) -> Observation:
     found = engine.assess(item.question, 3, config.mode, vector, config.diversity)
     sources = [engine.index.passages[h.row].source for h in found.hits]
-    each = [outcome(item, [s], [e], "none") for s, e in zip(sources, found.excerpts, strict=True)]
-    first = outcome(item, sources[:1], found.excerpts[:1], "none")
+    excerpts = found.excerpts if config.emphasis is None else _excerpts(engine, item, found, config)
+    each = [outcome(item, [s], [e], "none") for s, e in zip(sources, excerpts, strict=True)]
+    first = outcome(item, sources[:1], excerpts[:1], "none")
     return Observation(
         matched=tuple(o.rank == 1 for o in each),
         evidence=tuple(o.evidence3 for o in each),
@@ -55,6 +62,17 @@ def _observation(engine: Engine, item: Labelled, vector: np.ndarray, config: Con
         absent_names=bool(found.signals.absent_names),
         missing_type=found.missing_type is not None,
     )
+
+
+def _excerpts(engine: Engine, item: Labelled, found: Assessment, config: Config) -> list[str]:
+    """The hits' excerpts cut with the configuration's emphasis instead of the shipped one."""
+    query = engine.clean(item.question)
+    terms = engine.analyzer.terms(query.text)
+    asked = asked_value(query.text, query.language)
+    return [
+        hit_excerpt(engine.index, h, terms, engine.analyzer, asked, config.emphasis)
+        for h in found.hits
+    ]
 
 
 def merge(tables: Sequence[Table]) -> Table:

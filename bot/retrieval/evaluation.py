@@ -8,8 +8,8 @@ matched through the 16-hex-digit key in both names, with one evidence string.
 
 Metrics, per corpus and overall: hit@1, hit@3, MRR, evidence@3 (an evidence string inside
 one of the top three excerpts, markup ignored), evidence-in-bold (inside the first
-excerpt's emphasised sentence), answerable questions refused (tier `none`) and
-unanswerable ones shown as `answer`.
+excerpt's emphasised sentence), answerable questions refused (tier `none`) and shown as
+`answer`, and unanswerable ones shown as `answer`.
 """
 
 from __future__ import annotations
@@ -147,6 +147,7 @@ METRICS = (
     "evidence@3",
     "evidence_in_bold",
     "answerable_refused",
+    "answerable_as_answer",
     "unanswerable_as_answer",
 )
 
@@ -161,6 +162,7 @@ class Tally:
     bold: int = 0
     evidence_labelled: int = 0
     refused: int = 0
+    answered: int = 0
     unanswerable: int = 0
     unanswerable_answered: int = 0
 
@@ -174,6 +176,7 @@ class Tally:
         self.hit3 += got.rank is not None and got.rank <= 3
         self.reciprocal += 1 / got.rank if got.rank else 0.0
         self.refused += got.tier == "none"
+        self.answered += got.tier == "answer"
         if item.evidence:
             self.evidence_labelled += 1
             self.evidence += got.evidence3
@@ -189,6 +192,7 @@ class Tally:
             "evidence@3": _ratio(self.evidence, self.evidence_labelled),
             "evidence_in_bold": _ratio(self.bold, self.evidence_labelled),
             "answerable_refused": _ratio(self.refused, n),
+            "answerable_as_answer": _ratio(self.answered, n),
             "unanswerable_as_answer": _ratio(self.unanswerable_answered, self.unanswerable),
         }
 

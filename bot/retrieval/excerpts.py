@@ -51,6 +51,7 @@ def hit_excerpt(
     terms: Sequence[str],
     analyzer: JapaneseAnalyzer,
     states_asked: Callable[[str], bool] | None = None,
+    emphasis: float | None = None,
 ) -> str:
     """The excerpt shown for one hit: its rare question terms weighted by their idf.
 
@@ -67,6 +68,7 @@ def hit_excerpt(
         analyzer,
         term_weights=weights,
         states_asked=states_asked,
+        emphasis=LEXICAL_EMPHASIS if emphasis is None else emphasis,
     )
 
 
@@ -79,6 +81,7 @@ def make_excerpt(
     max_chars: int = MAX_EXCERPT_CHARS,
     term_weights: Mapping[str, float] | None = None,
     states_asked: Callable[[str], bool] | None = None,
+    emphasis: float = LEXICAL_EMPHASIS,
 ) -> str:
     """The best sentence in bold with up to two neighbours, within `max_chars` in all.
 
@@ -89,7 +92,9 @@ def make_excerpt(
     if not sentences:
         return ""
     if term_weights or states_asked:
-        best = emphasis_target(sentences, scores, best, term_weights or {}, analyzer, states_asked)
+        best = emphasis_target(
+            sentences, scores, best, term_weights or {}, analyzer, states_asked, emphasis
+        )
     start, end, best = best_window(scores, best)
     keep = [best]
     for i in _by_preference(start, end, best, scores):
@@ -107,6 +112,7 @@ def emphasis_target(
     term_weights: Mapping[str, float],
     analyzer: JapaneseAnalyzer,
     states_asked: Callable[[str], bool] | None = None,
+    emphasis: float = LEXICAL_EMPHASIS,
 ) -> int:
     """The sentence next to (or at) `best` that best combines similarity and rare terms;
     one stating the value the question asks for comes first."""
@@ -116,7 +122,7 @@ def emphasis_target(
     def combined(i: int) -> float:
         found = set(analyzer.terms(sentences[i])) & term_weights.keys()
         share = sum(term_weights[t] for t in found) / total
-        return float(scores[i]) + LEXICAL_EMPHASIS * share
+        return float(scores[i]) + emphasis * share
 
     def states(i: int) -> bool:
         return states_asked is not None and states_asked(sentences[i])

@@ -81,6 +81,7 @@ def test_metrics_on_hand_made_answers_in_the_old_format(tmp_path: Path) -> None:
     assert total["evidence@3"] == 1.0  # both labelled evidences shown
     assert total["evidence_in_bold"] == 0.0  # the bold span is "30%の性能", not the evidence
     assert total["answerable_refused"] == pytest.approx(1 / 3, abs=1e-3)
+    assert total["answerable_as_answer"] == pytest.approx(1 / 3, abs=1e-3)
     assert total["unanswerable_as_answer"] == 0.5
 
 
