@@ -54,8 +54,9 @@ class Settings(BaseSettings):
     cache_dir: Path = Path("cache")
     embedding_model: str = EMBEDDED_MODEL
     embedding_batch_size: int = Field(default=16, ge=1, le=1024)
-    # int8 quantizes the model's Linear layers on the CPU (about twice as fast, same ranking)
-    embedding_precision: Literal["int8", "fp32"] = "int8"
+    # int8 quantizes the model's Linear layers on the CPU: about 2.5x faster to embed, but
+    # it moved hit@3 by 0.07 on the dev questions, so fp32 stays the default
+    embedding_precision: Literal["int8", "fp32"] = "fp32"
     device: Literal["auto", "cpu", "cuda"] = "auto"  # auto: CUDA when torch sees a GPU
     embedding_threads: int = Field(default=0, ge=0, le=256)  # 0: half the cores, at least 1
 

@@ -124,7 +124,7 @@ class SentenceTransformerEmbedder:
         import torch
 
         with torch.inference_mode():
-            features = self._model.tokenize(texts)
+            features = self._model.preprocess(texts)
             features = {
                 k: v.to(self._device) if isinstance(v, torch.Tensor) else v
                 for k, v in features.items()
@@ -140,15 +140,16 @@ def load_embedder(
     cache_dir: Path,
     batch_size: int = 16,
     *,
-    precision: str = "int8",
+    precision: str = "fp32",
     device: str = "auto",
     threads: int = 0,
 ) -> SentenceTransformerEmbedder:
     """Resolve ``EMBEDDING_MODEL`` to a folder and load it, or raise one clear ModelNotFound.
 
     On the CPU, ``int8`` quantizes the Linear layers once at load (documents and questions
-    alike, so both sides of a cosine come from the same weights); the precision is part of
-    the identity, so int8 and fp32 vectors never share a cache.
+    alike, so both sides of a cosine come from the same weights): ~2.5x faster to embed,
+    but it lowered hit@3 from 1.00 to 0.93 on the dev questions, so it is opt-in. The
+    precision is part of the identity, so int8 and fp32 vectors never share a cache.
     """
     folder, identity, prompts = resolve_model(name, cache_dir)
     target = resolve_device(device)
