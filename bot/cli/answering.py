@@ -6,7 +6,6 @@ import argparse
 import asyncio
 import json
 import sys
-from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -18,7 +17,7 @@ from bot.cli import UserError
 from bot.embedding.models import ModelNotFound, SentenceTransformerEmbedder, load_embedder
 from bot.index.refresh import ReindexReport
 from bot.questions import Origin, QuestionLog, QuestionLogError, QuestionRecord, new_question_id
-from bot.retrieval.answers import Answer, Result
+from bot.retrieval.answers import Answer, by_article
 from bot.retrieval.cvreport import held_out_summary, reliability_plot
 from bot.retrieval.engine import Engine, EngineConfig
 from bot.retrieval.evalrun import candidate_configs, merge, observe
@@ -186,15 +185,6 @@ def format_answer(answer: Answer) -> str:
             lines.append(f"   {result.excerpt}")
             lines.append(f"   {result.url}")
     return "\n".join(lines)
-
-
-def by_article(results: Sequence[Result]) -> list[list[Result]]:
-    """Results grouped by article, groups in the order of their best result, each group in
-    rank order: two passages of one article are shown together under its title."""
-    groups: dict[str, list[Result]] = {}
-    for result in results:
-        groups.setdefault(result.source, []).append(result)
-    return list(groups.values())
 
 
 def run_reindex(args: argparse.Namespace, settings: Settings) -> int:

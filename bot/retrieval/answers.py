@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
@@ -62,3 +63,12 @@ class Answer:
             "notice": self.notice,
             "results": [r.to_json() for r in self.results],
         }
+
+
+def by_article(results: Sequence[Result]) -> list[list[Result]]:
+    """Results grouped by article, groups in the order of their best result, each group in
+    rank order: a reply shows two passages of one article together under its title."""
+    groups: dict[str, list[Result]] = {}
+    for result in results:
+        groups.setdefault(result.source, []).append(result)
+    return list(groups.values())

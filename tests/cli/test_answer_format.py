@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from bot.cli.answering import by_article, format_answer
-from bot.retrieval.answers import Answer, Result
+from bot.cli.answering import format_answer
+from bot.retrieval.answers import Answer, Result, by_article
 
 
 def _result(rank: int, source: str, heading: str) -> Result:
