@@ -57,8 +57,13 @@ def _best_pair_per_row(pair_row: np.ndarray, scores: np.ndarray, rows: int) -> n
     return best
 
 
-def _diverse_top(scores: np.ndarray, article: np.ndarray, k: int, diversity: float) -> list[int]:
-    """Greedy top `k`: each pick lowers its article's other passages by `diversity`."""
+def _diverse_top(
+    scores: np.ndarray, article: np.ndarray, unit: np.ndarray, k: int, diversity: float
+) -> list[int]:
+    """Greedy top `k`: each pick lowers its article's other passages by `diversity`, and
+    rules out the passages whose best sentence lies within its excerpt's reach (passages
+    overlap by a sentence, so two of them may be represented by the same sentence, or by
+    neighbours: their excerpts would repeat each other)."""
     adjusted = np.array(scores, np.float64)
     chosen: list[int] = []
     while len(chosen) < min(k, len(scores)):
@@ -66,8 +71,9 @@ def _diverse_top(scores: np.ndarray, article: np.ndarray, k: int, diversity: flo
         if not np.isfinite(adjusted[pick]):
             break
         chosen.append(pick)
-        adjusted[pick] = -np.inf
         adjusted[article == article[pick]] -= diversity
+        near = (article == article[pick]) & (np.abs(unit - unit[pick]) <= EXCERPT_REACH)
+        adjusted[near] = -np.inf
     return chosen
 
 
@@ -169,7 +175,9 @@ class Scorer:
         best_pair = _best_pair_per_row(self.pair_row, fused, len(self.rows))
         passage = self._passage_scores(mode, fused)
         passage = np.where(np.isfinite(passage), passage, passage[np.isfinite(passage)].min())
-        chosen = _diverse_top(_z(passage), self.index.passage_article[self.rows], k, diversity)
+        article = self.index.passage_article[self.rows]
+        unit = self.pair_unit[best_pair]
+        chosen = _diverse_top(_z(passage), article, unit, k, diversity)
         return [self._hit(int(best_pair[r]), float(fused[best_pair[r]])) for r in chosen]
 
     def _passage_scores(self, mode: Mode, fused: np.ndarray) -> np.ndarray:
