@@ -8,8 +8,11 @@ import json
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import numpy as np
+
 from bot.reports.gaps import (
     GapGroup,
+    clean_threshold,
     display_width,
     find_gaps,
     fit,
@@ -162,3 +165,11 @@ def test_csv_neutralises_formulas_in_every_text_column() -> None:
     assert row["wordings"] == "'" + evil + " / +1 いくら？"
     assert (row["article_title"], row["article_url"]) == ("'@title", "'-url")
     assert (row["askers"], row["size"]) == ("2", "2")
+
+
+def test_clean_threshold_sits_above_every_different_pair() -> None:
+    """The lowest grid value above the most similar pair of different questions."""
+    vectors = np.array([[1.0, 0.0], [0.8, 0.6], [0.6, 0.8]])  # cosines .8, .6, .96
+    assert clean_threshold(vectors, ["a", "a", "b"], (0.85, 0.9, 0.97, 0.99)) == 0.97
+    assert clean_threshold(vectors, ["a", "b", "b"], (0.85, 0.9, 0.97, 0.99)) == 0.85
+    assert clean_threshold(vectors, ["a", "b", "c"], (0.5, 0.9)) == 0.9  # none clean: the top
