@@ -13,7 +13,10 @@ range):
 * minus a penalty when the sentence is itself a question: a reader's question is most
   similar to the author's rhetorical ones, which never answer it.
 
-A passage scores as its best sentence, an article as its best passage.
+A passage scores as its best sentence; the best passages are shown wherever they are,
+several of one article if they are the best (`python -m bot eval --cv`, docs/eval.md).
+Plain dense, BM25 and reciprocal-rank fusion rank passages too, as the baselines `eval`
+measures beside this one.
 """
 
 from __future__ import annotations
