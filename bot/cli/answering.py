@@ -18,6 +18,7 @@ from bot.embedding.models import ModelNotFound, SentenceTransformerEmbedder, loa
 from bot.index.refresh import ReindexReport
 from bot.questions import Origin, QuestionLog, QuestionLogError, QuestionRecord, new_question_id
 from bot.retrieval.answers import Answer, by_article
+from bot.retrieval.calibration import format_model
 from bot.retrieval.cvreport import held_out_summary, reliability_plot
 from bot.retrieval.engine import Engine, EngineConfig
 from bot.retrieval.evalrun import candidate_configs, merge, observe
@@ -27,7 +28,6 @@ from bot.retrieval.evaluation import (
     Report,
     answer_outcome,
     corpus_folder,
-    format_model,
     format_table,
     read_questions,
     result_line,

@@ -20,8 +20,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from bot.retrieval.answers import Tier
+from bot.retrieval.calibration import Example, calibrate
 from bot.retrieval.confidence import ABSENT_NAME_CAP, ANSWER_TYPE_CAP, Model, Thresholds, tier_for
-from bot.retrieval.evaluation import Example, Labelled, Outcome, calibrate
+from bot.retrieval.evaluation import Labelled, Outcome
 from bot.retrieval.scoring import Mode
 
 log = logging.getLogger(__name__)

@@ -1,4 +1,4 @@
-"""Measure retrieval on labelled questions, and fit the confidence model on them.
+"""Measure retrieval on labelled questions (the confidence fit is `calibration`).
 
 Two label formats are read. The current one names each row's corpus (`sample` is the
 sample blog in `corpus/`, any other name the fixture site `tests/data/sites/<name>/`) and
@@ -22,11 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from bot.corpus.articles import article_key
 from bot.retrieval.answers import Answer, Tier
-from bot.retrieval.confidence import FEATURES, Model, Thresholds
 
 log = logging.getLogger(__name__)
 
@@ -240,87 +237,3 @@ def _cell(value: float | int | None) -> str:
 
 def result_line(item: Labelled, answer: Answer) -> dict[str, Any]:
     return {"id": item.id, "corpus": item.corpus, **answer.to_json()}
-
-
-# -- calibration -------------------------------------------------------------------
-@dataclass(frozen=True, slots=True)
-class Example:
-    """One labelled question as the confidence model sees it."""
-
-    features: tuple[float, ...]  # in the order of `bot.retrieval.confidence.FEATURES`
-    answerable: bool
-    absent_names: bool  # names the corpus never uses: decided whatever the model says
-    missing_type: bool = False  # no shown excerpt states the value asked for: capped too
-
-    @property
-    def vetoed(self) -> bool:
-        return self.absent_names or self.missing_type
-
-
-def fit_logistic(
-    x: np.ndarray, y: np.ndarray, c: float = 1.0, steps: int = 100
-) -> tuple[float, np.ndarray]:
-    """L2-regularised logistic regression on standardised features, by Newton steps.
-
-    Minimises  C · Σ log-loss + ½‖w‖²  (the intercept is not penalised), so the penalty
-    means the same whatever the features' units; the result is converted back to raw
-    units, the form `Model` stores. Returns (intercept, weights).
-    """
-    mean = x.mean(axis=0)
-    scale = np.where(x.std(axis=0) > 0, x.std(axis=0), 1.0)
-    design = np.hstack([np.ones((len(x), 1)), (x - mean) / scale])
-    penalty = np.eye(design.shape[1]) / c
-    penalty[0, 0] = 0.0
-    w = np.zeros(design.shape[1])
-    for _ in range(steps):
-        p = 1.0 / (1.0 + np.exp(-np.clip(design @ w, -50.0, 50.0)))
-        gradient = design.T @ (p - y) + penalty @ w
-        hessian = design.T @ (design * (p * (1 - p))[:, None]) + penalty
-        step = np.linalg.solve(hessian + 1e-9 * np.eye(len(w)), gradient)
-        w -= step
-        if float(np.abs(step).max()) < 1e-10:
-            break
-    weights = w[1:] / scale
-    return float(w[0] - (weights * mean).sum()), weights
-
-
-def calibrate(examples: Sequence[Example], c: float = 1.0) -> Model:
-    """The confidence model, fitted on the questions whose names the corpus knows.
-
-    A missing answer type does not leave a question out: it depends on which excerpts
-    were shown, and the question's signals still say where on-topic questions the blog
-    cannot answer lie.
-    """
-    kept = [e for e in examples if not e.absent_names]
-    if len({e.answerable for e in kept}) < 2:
-        raise ValueError("calibration needs answerable and unanswerable questions")
-    x = np.array([e.features for e in kept], float)
-    y = np.array([e.answerable for e in kept], float)
-    intercept, weights = fit_logistic(x, y, c)
-    return Model(intercept, *(float(w) for w in weights))
-
-
-def refusal_rates(
-    model: Model, examples: Sequence[Example], answer_threshold: float
-) -> dict[str, float | None]:
-    """False refusals and the unanswerable share kept out of `answer`, vetoes applied."""
-    refused = [e.vetoed or model.probability_of(e.features) < answer_threshold for e in examples]
-    answerable = [r for r, e in zip(refused, examples, strict=True) if e.answerable]
-    other = [r for r, e in zip(refused, examples, strict=True) if not e.answerable]
-    return {
-        "false_refusals": _ratio(sum(answerable), len(answerable)),
-        "unanswerable_refused": _ratio(sum(other), len(other)),
-    }
-
-
-def format_model(name: str, model: Model, thresholds: Thresholds) -> str:
-    """The `CALIBRATED` entry for `name`, ready to paste into bot/confidence.py."""
-    weights = ", ".join(f"{f}={_g(getattr(model, f))}" for f in FEATURES)
-    return (
-        f'"{name}": (\n    Model(intercept={_g(model.intercept)}, {weights}),\n'
-        f"    Thresholds(answer={thresholds.answer}, related={thresholds.related}),\n),"
-    )
-
-
-def _g(value: float) -> str:
-    return f"{value:.4g}"

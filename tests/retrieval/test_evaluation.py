@@ -10,17 +10,19 @@ import numpy as np
 import pytest
 
 from bot.retrieval.answers import Answer, Result, Tier
-from bot.retrieval.confidence import Model, Thresholds
-from bot.retrieval.evaluation import (
+from bot.retrieval.calibration import (
     Example,
-    answer_outcome,
-    bold_sentence,
     calibrate,
     fit_logistic,
     format_model,
+    refusal_rates,
+)
+from bot.retrieval.confidence import Model, Thresholds
+from bot.retrieval.evaluation import (
+    answer_outcome,
+    bold_sentence,
     format_table,
     read_questions,
-    refusal_rates,
     score,
 )
 
