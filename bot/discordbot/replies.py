@@ -15,7 +15,7 @@ from collections.abc import Iterable, Sequence
 import discord
 
 from bot.discordbot.messages import Lang, say
-from bot.retrieval.answers import Answer, Result, Tier
+from bot.retrieval.answers import Answer, Result, Tier, by_article
 
 CONTENT_MAX = 2000
 TITLE_MAX = 256
@@ -167,34 +167,48 @@ def shared_content(content: str, name: str, lang: Lang) -> str:
 
 
 def answer_embeds(answer: Answer, lang: Lang) -> list[discord.Embed]:
-    """One embed per result, all together within the 6000-character message total."""
-    results = answer.results[:EMBEDS_MAX]
-    if not results:
+    """One embed per article, its excerpts together under its title, all within the
+    6000-character message total (a reply may quote two passages of one article)."""
+    groups = by_article(answer.results)[:EMBEDS_MAX]
+    if not groups:
         return []
-    share = EMBEDS_TOTAL_MAX // len(results)
-    return [result_embed(r, r.tier, lang, share) for r in results]
+    share = EMBEDS_TOTAL_MAX // len(groups)
+    return [article_embed(group, lang, share) for group in groups]
 
 
-def result_embed(result: Result, tier: Tier, lang: Lang, budget: int) -> discord.Embed:
-    """Title linked to the article, heading and excerpt, date and confidence in the footer.
-
-    The title, description and footer together stay within ``budget`` characters.
+def article_embed(group: Sequence[Result], lang: Lang, budget: int) -> discord.Embed:
+    """Title linked to the article's best passage, then each passage's heading and excerpt;
+    the date and the best excerpt's confidence in the footer, a later excerpt's beside its
+    heading. The title, description and footer together stay within ``budget`` characters.
     """
-    title = escape_trimmed(result.title or result.url, min(TITLE_MAX, budget // 3)) or "…"
-    footer = trim(f"{result.date} · {confidence_label(tier, result.score, lang)}", 120)
-    room = min(DESCRIPTION_MAX, EXCERPT_SOFT_MAX, budget - len(title) - len(footer))
-    heading = f"§ {escape_trimmed(result.heading, 120)}\n" if result.heading else ""
-    if len(heading) * 2 > room:
-        heading = ""
-    description = heading + render_excerpt(result.excerpt, room - len(heading))
+    best = group[0]
+    title = escape_trimmed(best.title or best.url, min(TITLE_MAX, budget // 3)) or "…"
+    footer = trim(f"{best.date} · {confidence_label(best.tier, best.score, lang)}", 120)
+    room = min(DESCRIPTION_MAX, EXCERPT_SOFT_MAX * len(group), budget - len(title) - len(footer))
+    rooms = _share(room - 2 * (len(group) - 1), [len(r.excerpt) + 160 for r in group])
+    pieces = [
+        _passage_text(result, n > 0, lang, each)
+        for n, (result, each) in enumerate(zip(group, rooms, strict=True))
+    ]
     embed = discord.Embed(
         title=title,
-        url=result.url if _linkable(result.url) else None,
-        description=description or None,
-        colour=_COLOURS[tier],
+        url=best.url if _linkable(best.url) else None,
+        description="\n\n".join(piece for piece in pieces if piece) or None,
+        colour=_COLOURS[best.tier],
     )
     embed.set_footer(text=footer)
     return embed
+
+
+def _passage_text(result: Result, labelled: bool, lang: Lang, room: int) -> str:
+    """'§ heading' (with this excerpt's confidence when it is not the best) and the excerpt."""
+    label = f" · {confidence_label(result.tier, result.score, lang)}" if labelled else ""
+    heading = f"§ {escape_trimmed(result.heading, 120)}{label}\n" if result.heading else ""
+    if not heading and label:
+        heading = f"§{label}\n"
+    if len(heading) * 2 > room:
+        heading = ""
+    return heading + render_excerpt(result.excerpt, room - len(heading))
 
 
 _COLOURS: dict[Tier, discord.Colour] = {

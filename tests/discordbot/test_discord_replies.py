@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 import discord
 import pytest
@@ -159,3 +160,30 @@ def test_any_excerpt_fits_and_keeps_bold_balanced(excerpt: str, limit: int) -> N
     assert len(text) <= limit
     unescaped_stars = re.findall(r"(?<!\\)\*\*", text.replace("\\\\", ""))
     assert len(unescaped_stars) % 2 == 0
+
+
+def test_passages_of_one_article_share_its_embed() -> None:
+    """Two passages of one article are one embed, both excerpts under their headings."""
+    first = result(1, size=200, excerpt="前の文。**最初の答え**。後の文。")
+    second = replace(result(2, size=200, excerpt="**二つ目の答え**。"), source=first.source)
+    second = replace(second, heading="別の見出し", score=0.4, tier="related")
+    other = result(3, size=200, excerpt="**別の記事**。")
+    embeds = answer_embeds(Answer("質問", "answer", (first, second, other), 0.9, "ja", "v1"), "ja")
+    assert len(embeds) == 2
+    description = embeds[0].description or ""
+    assert "最初の答え" in description and "二つ目の答え" in description
+    assert description.index("最初の答え") < description.index("§ 別の見出し")
+    assert "(0.40)" in description  # the later excerpt carries its own confidence
+    assert "別の記事" in (embeds[1].description or "")
+
+
+@pytest.mark.parametrize("per_article", [2, 4])
+def test_hostile_grouped_answers_fit_every_limit(per_article: int) -> None:
+    """Huge excerpts grouped by article still fit Discord's limits, each match kept."""
+    hits = tuple(replace(result(n), source=f"_posts/{n // per_article}.md") for n in range(12))
+    embeds = answer_embeds(Answer("質問", "answer", hits, 0.9, "ja", "v1"), "ja")
+    assert len(embeds) == -(-12 // per_article)
+    assert embed_total(embeds) <= EMBEDS_TOTAL_MAX
+    for embed in embeds:
+        assert embed.description and len(embed.description) <= DESCRIPTION_MAX
+        assert embed.description.count("**") % 2 == 0 and "本文" in embed.description
