@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from bot.corpus.links import absolute_url
+from bot.corpus.permalinks import absolute_url
 from bot.index.snapshot import Index
 from bot.retrieval.answers import Result, Tier
 from bot.retrieval.assessment import Assessment
