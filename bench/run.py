@@ -85,7 +85,7 @@ def run_sites(options: argparse.Namespace) -> None:
     path.write_text(json.dumps(measured, indent=1))
     print(sites.table(measured))
     docs = ROOT / "docs" / "bench.md"
-    command = "python -m bench --sites-only" + (" --merge" if options.merge else "")
+    command = "`python -m bench --sites-only" + (" --merge`" if options.merge else "`")
     docs.write_text(sites.splice(docs.read_text(), sites.section(measured, command)))
 
 

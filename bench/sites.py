@@ -107,7 +107,7 @@ def table(sites: list[dict[str, Any]]) -> str:
         lines.append(f"| {label} | " + " | ".join(cell(s) for s in sites) + " |")
 
     add("articles / passages (sentences)", lambda s: _sizes(s["cold"]))
-    add("model", lambda s: f"`{s['cold']['model'].split('+', 1)[-1][:18]}`")
+    add("precision", lambda s: "int8" if "+int8" in s["cold"]["model"] else "fp32")
     add("first index, real model", lambda s: f"{s['cold']['cold_s']:.1f} s")
     add("→ passages embedded per s", lambda s: f"{s['cold']['passages_per_s']:.1f}")
     add("warm start-up (excl. model load)", lambda s: f"{s['serve']['warm_s']:.2f} s")
@@ -144,9 +144,11 @@ def _rss(site: dict[str, Any]) -> str:
     return f"{site['cold']['peak_rss_mb']:.0f} / {site['serve']['peak_rss_mb']:.0f} MB"
 
 
-def section(sites: list[dict[str, Any]], command: str) -> str:
+def section(sites: list[dict[str, Any]], command: str, extra: str = "") -> str:
     """The docs section between the markers, so the synthetic report keeps it."""
-    return f"{START}\n## Real sites\n\nRun with `{command}`.\n\n{table(sites)}\n\n{SITE_NOTES}{END}"
+    ordered = sorted(sites, key=lambda s: s["label"].split(" ", 1)[0])  # stable: runs in order
+    body = f"Run with {command}.\n\n{table(ordered)}\n\n{SITE_NOTES}{extra}"
+    return f"{START}\n## Real sites\n\n{body}{END}"
 
 
 def splice(document: str, block: str) -> str:
@@ -166,4 +168,11 @@ SITE_NOTES = """\
   passages over the whole first index (parsing, analysis and saving included).
 * Stages as `Engine.answer_timed` reports them; model load is excluded from every
   figure but its own row. Peak RSS is `ru_maxrss` of each phase's fresh process.
+* Columns: "before" is commit d0079d6 (torch's default two threads, `encode` in batches
+  of 16); "after" is the default now (fp32, `EMBEDDING_THREADS=0`: one thread on two
+  cores, one text per forward pass, questions without `encode`'s per-call set-up);
+  "precision=int8" adds `EMBEDDING_PRECISION=int8` (opt-in: it lowers retrieval, see
+  `.env.example`). All were measured on the same 2-core machine within 20 minutes, with
+  other processes running: two torch threads then spin against them, which is the
+  ~1 s encode p95 of "before".
 """
