@@ -1,11 +1,12 @@
 """Encode questions that arrive together in one model call.
 
-A transformer spends most of a single short query's time on per-call overhead, so
-32 questions encoded one by one take several times longer than the same 32 in one
-batch. The batcher collects questions that arrive within a few milliseconds (or until
+The batcher collects questions that arrive within a few milliseconds (or until
 `max_batch` are waiting), encodes them with one `embed_queries` call in a worker thread,
 and resolves each caller's future. While the model is busy, new questions queue up and
-form the next batch, so under load batches grow by themselves.
+form the next batch, so under load batches grow by themselves. On a GPU the model runs
+the batch as one forward pass; on the CPU the embedder runs one question per pass (a
+batch only adds padding there, and keeps int8 vectors independent of their batch), so
+the batch saves the thread hops and the model lock's hand-offs.
 """
 
 from __future__ import annotations
