@@ -100,9 +100,15 @@ def _date(text: str) -> date:
 
 
 def embedder_for(settings: Settings) -> SentenceTransformerEmbedder:
+    """The model the settings name, on their device and precision, or one clear error."""
     try:
         return load_embedder(
-            settings.embedding_model, settings.cache_dir, settings.embedding_batch_size
+            settings.embedding_model,
+            settings.cache_dir,
+            settings.embedding_batch_size,
+            precision=settings.embedding_precision,
+            device=settings.device,
+            threads=settings.embedding_threads,
         )
     except ModelNotFound as exc:
         raise UserError(str(exc)) from None

@@ -101,16 +101,13 @@ def _database_or_none(settings: Settings) -> Path | None:
 
 
 def run_gaps(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.embedding.models import ModelNotFound, load_embedder
+    from bot.cli.answering import embedder_for
     from bot.reports.gaps import find_gaps
 
     db_path = _database_or_none(settings)
     if db_path is None:
         return 0
-    try:
-        embedder = load_embedder(settings.embedding_model, settings.cache_dir)
-    except ModelNotFound as exc:
-        raise UserError(str(exc)) from None
+    embedder = embedder_for(settings)
     groups = asyncio.run(
         find_gaps(
             db_path,

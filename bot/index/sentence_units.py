@@ -23,6 +23,9 @@ from bot.index.mapped import load_mapped, read_rows
 
 _QUESTION_END = re.compile(r"[？?][」』）)\"'”’]*$")
 _COLUMNS = ("unit_of", "vector_row", "prev", "next", "interrogative", "window_norm")
+# The units' file prefix; a new one when what they mean changes, so that older snapshots
+# derive their units again instead of using stale ones. units2: neighbours stop at a heading.
+_FILES = "units2"
 _CHUNK = 65_536  # units per pass when summing neighbourhood vectors
 
 
@@ -84,12 +87,13 @@ class Units:
 
     def save(self, folder: Path) -> None:
         for name in _COLUMNS:
-            np.save(folder / f"units_{name}.npy", getattr(self, name), allow_pickle=False)
+            np.save(folder / f"{_FILES}_{name}.npy", getattr(self, name), allow_pickle=False)
 
     @classmethod
     def load(cls, folder: Path) -> Units | None:
-        """The snapshot's units, memory-mapped; None for a snapshot written without them."""
-        paths = [folder / f"units_{name}.npy" for name in _COLUMNS]
+        """The snapshot's units, memory-mapped; None for a snapshot written without them
+        (or with an older layout, whose units the index then derives again)."""
+        paths = [folder / f"{_FILES}_{name}.npy" for name in _COLUMNS]
         if not all(p.is_file() for p in paths):
             return None
         return cls(*(load_mapped(p) for p in paths))

@@ -38,7 +38,7 @@ from bot.index.columns import (
     digest_of,
 )
 from bot.index.mapped import load_mapped, recache_in_small_pages, save_column
-from bot.index.sentence_units import Units, build_units, is_question
+from bot.index.sentence_units import Units, build_units, is_question, section_ids
 from bot.index.snapshot_dirs import (
     BUILD_PREFIX,
     SNAPSHOT_PREFIX,
@@ -150,6 +150,7 @@ class Index:
                 self.sentence_starts,
                 self.sentence_asks,
                 self.sentence_vectors,
+                section_ids(self.passages),
             )
 
     @property

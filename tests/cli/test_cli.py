@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import main
+from bot.cli import answering, main
 from bot.retrieval.search import SHIPPED_MODE
+from bot.settings import load_settings
 from tests.conftest import ROOT, SAMPLE_CORPUS
 
 pytestmark = pytest.mark.model
@@ -64,6 +65,20 @@ def test_ask_prints_its_answer_when_the_log_cannot_be_opened(
     captured = capsys.readouterr()
     assert "GPT-4o" in captured.out and "http://localhost:4000/" in captured.out
     assert "question not logged" in captured.err and "QUESTION_DB" in captured.err
+
+
+def test_the_model_is_loaded_as_the_settings_say(monkeypatch: pytest.MonkeyPatch) -> None:
+    """EMBEDDING_PRECISION, DEVICE and EMBEDDING_THREADS reach the model loader."""
+    seen: dict[str, object] = {}
+
+    def fake_load(*args: object, **options: object) -> object:
+        seen.update(options)
+        return object()
+
+    monkeypatch.setattr(answering, "load_embedder", fake_load)
+    settings = load_settings(embedding_precision="int8", device="cpu", embedding_threads=1)
+    answering.embedder_for(settings)
+    assert seen == {"precision": "int8", "device": "cpu", "threads": 1}
 
 
 def test_eval_prints_the_metrics_table(

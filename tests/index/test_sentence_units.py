@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 
 from bot.corpus.passages import Passage, Sentence
 from bot.index.sentence_units import build_units, section_ids
+from tests.conftest import PostWriter, engine_for
+from tests.fakes import HashEmbedder
 
 
 def _passage(n: int, source: str, heading: str | None, starts: list[int]) -> Passage:
@@ -57,3 +61,20 @@ def test_without_sections_an_article_is_one_chain() -> None:
     prev, nxt = _units(PASSAGES, None)
     assert nxt == [1, 2, 3, 4, -1, 6, -1]
     assert prev == [-1, 0, 1, 2, 3, -1, 5]
+
+
+def test_a_built_index_never_links_across_a_heading(
+    post: PostWriter, site: Path, tmp_path: Path, hash_embedder: HashEmbedder
+) -> None:
+    """Through the real reader and refresh: no unit's neighbour sits under another heading."""
+    body = "前置きの文です。もう一つの文です。\n\n## 使い方\n\n使い方の文です。最後の文です。\n"
+    post("2024-01-01-guide.md", body)
+    index = engine_for(site, tmp_path / "cache", hash_embedder).index
+    heading_of = {}
+    for row, passage in enumerate(index.passages):
+        for g in range(int(index.sentence_offsets[row]), int(index.sentence_offsets[row + 1])):
+            heading_of[int(index.units.unit_of[g])] = passage.heading
+    assert len(set(heading_of.values())) == 2  # both sections were read
+    for unit, heading in heading_of.items():
+        for neighbour in (int(index.units.prev[unit]), int(index.units.next[unit])):
+            assert neighbour < 0 or heading_of[neighbour] == heading
