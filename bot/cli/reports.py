@@ -123,7 +123,7 @@ def run_gaps(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _render_gaps(groups: Sequence[GapGroup], fmt: str) -> str:
-    from bot.reports.gaps import format_csv, format_jsonl, format_table
+    from bot.reports.gaps_format import format_csv, format_jsonl, format_table
 
     if fmt == "csv":
         return format_csv(groups)

@@ -17,7 +17,8 @@ import aiosqlite
 import numpy as np
 
 from bot.questions.store import parse_time
-from bot.reports.gaps import day_start_utc, fit, read_only_uri
+from bot.reports.gaps import day_start_utc, read_only_uri
+from bot.reports.gaps_format import fit
 
 log = logging.getLogger(__name__)
 

@@ -10,17 +10,8 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
-from bot.reports.gaps import (
-    GapGroup,
-    clean_threshold,
-    display_width,
-    find_gaps,
-    fit,
-    format_csv,
-    format_jsonl,
-    format_table,
-    normalise,
-)
+from bot.reports.gaps import GapGroup, clean_threshold, find_gaps, normalise
+from bot.reports.gaps_format import display_width, fit, format_csv, format_jsonl, format_table
 from tests.fakes import HashEmbedder
 
 from .conftest import ARTICLE_A, ARTICLE_B, QuestionLogFile
