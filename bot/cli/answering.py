@@ -181,10 +181,10 @@ def format_answer(answer: Answer) -> str:
         lines.append(answer.notice)
     if answer.tier == "none" and not answer.notice:
         lines.append("Nothing in the blog matches this well; it was noted for the editors.")
-    for group in by_article(answer.results):
+    for number, group in enumerate(by_article(answer.results), 1):
         first = group[0]
         lines.append("")
-        lines.append(f"{first.rank}. {first.title} ({first.date})")
+        lines.append(f"{number}. {first.title} ({first.date})")
         for n, result in enumerate(group):
             if result.heading and (n == 0 or result.heading != group[n - 1].heading):
                 lines.append(f"   § {result.heading}")

@@ -26,3 +26,9 @@ def test_format_prints_each_title_once() -> None:
     text = format_answer(Answer("q", "answer", RESULTS, 0.9, "ja", "v"))
     assert text.count("T a.md") == 1 and text.count("T b.md") == 1
     assert text.index("e1") < text.index("e3") < text.index("T b.md")
+
+
+def test_articles_are_numbered_in_order() -> None:
+    """Article lines count 1, 2, … however many passages the first one holds."""
+    text = format_answer(Answer("q", "answer", RESULTS, 0.9, "ja", "v"))
+    assert "1. T a.md" in text and "2. T b.md" in text and "3." not in text
