@@ -68,23 +68,6 @@ class Units:
             after.append(cursor)
         return [*reversed(before), unit, *after]
 
-    def texts(
-        self, units: Sequence[int], sentence_offsets: np.ndarray, passages: Sequence[Passage]
-    ) -> tuple[str, ...]:
-        """The units' sentence texts, decoded from their passages (one decode per passage).
-
-        `sentence_offsets[row]` is the first sentence vector row of passage `row`.
-        """
-        decoded: dict[int, tuple[str, ...]] = {}
-        out = []
-        for unit in units:
-            g = int(self.vector_row[unit])
-            row = int(np.searchsorted(sentence_offsets, g, side="right")) - 1
-            if row not in decoded:
-                decoded[row] = tuple(s.text for s in passages[row].sentences)
-            out.append(decoded[row][g - int(sentence_offsets[row])])
-        return tuple(out)
-
     def save(self, folder: Path) -> None:
         for name in _COLUMNS:
             np.save(folder / f"{_FILES}_{name}.npy", getattr(self, name), allow_pickle=False)
