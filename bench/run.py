@@ -63,7 +63,8 @@ def measure(n: int, rate: dict[str, Any], ann_min: int, questions: int) -> dict[
 def measure_site(root: Path, options: argparse.Namespace) -> dict[str, Any]:
     """First index and serving of one real site, in the configuration the options name."""
     name = root.resolve().name
-    config = {k: v for k in ("precision", "threads") if (v := getattr(options, k)) is not None}
+    keys = ("precision", "threads", "runtime")
+    config = {k: v for k in keys if (v := getattr(options, k)) is not None}
     suffix = "".join(f" {k}={v}" for k, v in config.items()) + options.label
     args = {"corpus": str(root), "cache": str(OUT / f"site-{name}"), "name": name,
             "rounds": options.rounds, **config}  # fmt: skip
@@ -105,6 +106,7 @@ def main() -> None:
     )
     parser.add_argument("--precision", choices=["int8", "fp32"], help="EMBEDDING_PRECISION")
     parser.add_argument("--threads", type=int, help="EMBEDDING_THREADS (0: half the cores)")
+    parser.add_argument("--runtime", choices=["auto", "torch", "onnx"], help="EMBEDDING_RUNTIME")
     parser.add_argument("--rounds", type=int, default=2, help="passes over a site's questions")
     parser.add_argument("--label", default="", help="appended to each site's column name")
     options = parser.parse_args()

@@ -43,7 +43,7 @@ def site_questions(name: str) -> list[str]:
 def _model(args: dict[str, Any]) -> tuple[SentenceTransformerEmbedder, float]:
     """The embedded model as the bot loads it (precision and threads from the arguments)."""
     started = time.perf_counter()
-    options = {k: args[k] for k in ("precision", "threads", "device") if k in args}
+    options = {k: args[k] for k in ("precision", "threads", "device", "runtime") if k in args}
     embedder = load_embedder(EMBEDDED_MODEL, ROOT / "cache", **options)
     embedder.embed_queries(["warm-up"])
     return embedder, time.perf_counter() - started
@@ -62,6 +62,7 @@ def phase_site_cold(args: dict[str, Any]) -> dict[str, Any]:
     cold_s = time.perf_counter() - started
     return {
         "model": embedder.name,
+        "runtime": embedder.runtime,
         "model_load_s": load_s,
         "cold_s": cold_s,
         "articles": report.articles,
@@ -108,6 +109,7 @@ def table(sites: list[dict[str, Any]]) -> str:
 
     add("articles / passages (sentences)", lambda s: _sizes(s["cold"]))
     add("precision", lambda s: "int8" if "+int8" in s["cold"]["model"] else "fp32")
+    add("runtime", lambda s: s["cold"].get("runtime", "torch"))
     add("first index, real model", lambda s: f"{s['cold']['cold_s']:.1f} s")
     add("→ passages embedded per s", lambda s: f"{s['cold']['passages_per_s']:.1f}")
     add("warm start-up (excl. model load)", lambda s: f"{s['serve']['warm_s']:.2f} s")

@@ -59,6 +59,8 @@ class Settings(BaseSettings):
     embedding_precision: Literal["int8", "fp32"] = "fp32"
     device: Literal["auto", "cpu", "cuda"] = "auto"  # auto: CUDA when torch sees a GPU
     embedding_threads: int = Field(default=0, ge=0, le=256)  # 0: half the cores, at least 1
+    # auto: ONNX Runtime for fp32 on the CPU (same vectors, about twice as fast), else torch
+    embedding_runtime: Literal["auto", "torch", "onnx"] = "auto"
 
     # search
     top_k: int = Field(default=3, ge=1, le=10)

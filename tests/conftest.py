@@ -73,6 +73,12 @@ def real_embedder() -> SentenceTransformerEmbedder:
 
 
 @pytest.fixture(scope="session")
+def torch_embedder() -> SentenceTransformerEmbedder:
+    """The embedded default model with its forward pass on torch (EMBEDDING_RUNTIME=torch)."""
+    return load_embedder(EMBEDDED_MODEL, ROOT / "cache", runtime="torch")
+
+
+@pytest.fixture(scope="session")
 def real_engine(real_embedder: SentenceTransformerEmbedder) -> Iterator[Engine]:
     """The sample corpus with the real model; the project's cache makes reruns fast."""
     yield engine_for(SAMPLE_CORPUS, ROOT / "cache", real_embedder)

@@ -109,6 +109,7 @@ def embedder_for(settings: Settings) -> SentenceTransformerEmbedder:
             precision=settings.embedding_precision,
             device=settings.device,
             threads=settings.embedding_threads,
+            runtime=settings.embedding_runtime,
         )
     except ModelNotFound as exc:
         raise UserError(str(exc)) from None

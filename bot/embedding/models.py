@@ -7,6 +7,7 @@ loads through the same ``SentenceTransformer(path)`` call.
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import socket
@@ -25,6 +26,13 @@ from bot.embedding.precision import (
     use_threads,
 )
 from bot.embedding.provenance import SourceMismatch
+from bot.embedding.runtime import (
+    ExportFailed,
+    OnnxForward,
+    graph_path,
+    load_onnx_forward,
+    resolve_runtime,
+)
 from bot.settings import EMBEDDED_MODEL
 
 if TYPE_CHECKING:
@@ -69,8 +77,15 @@ class Embedder(Protocol):
 class SentenceTransformerEmbedder:
     """A sentence-transformers model; one lock so batches from reindex and questions interleave."""
 
-    def __init__(self, model: SentenceTransformer, name: str, batch_size: int = 16) -> None:
+    def __init__(
+        self,
+        model: SentenceTransformer,
+        name: str,
+        batch_size: int = 16,
+        onnx: OnnxForward | None = None,
+    ) -> None:
         self._model = model
+        self._onnx = onnx
         self._name = name
         self._batch_size = batch_size
         self._lock = threading.Lock()
@@ -78,11 +93,17 @@ class SentenceTransformerEmbedder:
         self._query_prompt = "query" if "query" in prompts else None
         self._document_prompt = "document" if "document" in prompts else None
         self._device = model.device
+        self._one_at_a_time = onnx is not None or self._device.type == "cpu"
         self._normalized = any(type(m).__name__ == "Normalize" for m in model.children())
 
     @property
     def name(self) -> str:
         return self._name
+
+    @property
+    def runtime(self) -> str:
+        """Where the forward pass runs: ``onnx`` (ONNX Runtime) or ``torch``."""
+        return "onnx" if self._onnx is not None else "torch"
 
     @property
     def dimension(self) -> int:
@@ -109,7 +130,7 @@ class SentenceTransformerEmbedder:
             return np.zeros((0, self.dimension), np.float32)
         prompt = self._model.prompts.get(prompt_name or "") or ""
         prompted = [prompt + text for text in texts]
-        size = 1 if self._device.type == "cpu" else self._batch_size
+        size = 1 if self._one_at_a_time else self._batch_size
         with self._lock:
             rows = [self._forward(prompted[i : i + size]) for i in range(0, len(prompted), size)]
         return np.concatenate(rows).astype(np.float32, copy=False)
@@ -125,6 +146,8 @@ class SentenceTransformerEmbedder:
 
         with torch.inference_mode():
             features = self._model.preprocess(texts)
+            if self._onnx is not None:
+                return self._onnx(features)
             features = {
                 k: v.to(self._device) if isinstance(v, torch.Tensor) else v
                 for k, v in features.items()
@@ -143,6 +166,7 @@ def load_embedder(
     precision: str = "fp32",
     device: str = "auto",
     threads: int = 0,
+    runtime: str = "auto",
 ) -> SentenceTransformerEmbedder:
     """Resolve ``EMBEDDING_MODEL`` to a folder and load it, or raise one clear ModelNotFound.
 
@@ -151,15 +175,45 @@ def load_embedder(
     but it lowered dev hit@3 from 1.000 to 0.964 (evidence@3 0.891 to 0.836), so it is
     opt-in. The
     precision is part of the identity, so int8 and fp32 vectors never share a cache.
+    fp32 on the CPU runs in ONNX Runtime when it is installed (``runtime``): the same
+    vectors, so the same cache, in half the time.
     """
     folder, identity, prompts = resolve_model(name, cache_dir)
     target = resolve_device(device)
-    use_threads(threads)
+    count = use_threads(threads)
+    chosen = resolve_runtime(runtime, target, precision)
     model = _load_sentence_transformer(folder, name, target)
     if prompts and not getattr(model, "prompts", None):
         model.prompts = dict(prompts)
     applied = apply_precision(model, precision, target)
-    return SentenceTransformerEmbedder(model, identity_for(identity, applied), batch_size)
+    onnx = None
+    if chosen == "onnx":
+        onnx = _onnx_forward(model, graph_path(cache_dir, identity, folder), count, runtime)
+        if onnx is None and model.device.type == "meta":  # released for a graph that failed
+            model = _load_sentence_transformer(folder, name, target)
+            if prompts and not getattr(model, "prompts", None):
+                model.prompts = dict(prompts)
+    return SentenceTransformerEmbedder(model, identity_for(identity, applied), batch_size, onnx)
+
+
+def _onnx_forward(
+    model: SentenceTransformer, path: Path, threads: int, setting: str
+) -> OnnxForward | None:
+    """ONNX Runtime's forward pass; None (torch) when ``auto`` meets a model it cannot export."""
+    try:
+        return load_onnx_forward(model, path, threads, release=lambda: _release_weights(model))
+    except ExportFailed as exc:
+        if setting == "onnx":
+            message = f"EMBEDDING_RUNTIME=onnx: the model cannot be exported ({exc})"
+            raise ModelNotFound(message) from None
+        log.warning("embedding on torch: the model cannot be exported to ONNX (%s)", exc)
+        return None
+
+
+def _release_weights(model: SentenceTransformer) -> None:
+    """Drop torch's weights (the session holds its own); the tokenizer and prompts stay."""
+    model.to("meta")
+    gc.collect()
 
 
 def resolve_model(name: str, cache_dir: Path) -> tuple[Path, str, dict[str, str]]:

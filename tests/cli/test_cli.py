@@ -68,7 +68,7 @@ def test_ask_prints_its_answer_when_the_log_cannot_be_opened(
 
 
 def test_the_model_is_loaded_as_the_settings_say(monkeypatch: pytest.MonkeyPatch) -> None:
-    """EMBEDDING_PRECISION, DEVICE and EMBEDDING_THREADS reach the model loader."""
+    """EMBEDDING_PRECISION, DEVICE, EMBEDDING_THREADS and EMBEDDING_RUNTIME reach the loader."""
     seen: dict[str, object] = {}
 
     def fake_load(*args: object, **options: object) -> object:
@@ -76,9 +76,11 @@ def test_the_model_is_loaded_as_the_settings_say(monkeypatch: pytest.MonkeyPatch
         return object()
 
     monkeypatch.setattr(answering, "load_embedder", fake_load)
-    settings = load_settings(embedding_precision="int8", device="cpu", embedding_threads=1)
+    settings = load_settings(
+        embedding_precision="int8", device="cpu", embedding_threads=1, embedding_runtime="torch"
+    )
     answering.embedder_for(settings)
-    assert seen == {"precision": "int8", "device": "cpu", "threads": 1}
+    assert seen == {"precision": "int8", "device": "cpu", "threads": 1, "runtime": "torch"}
 
 
 def test_eval_prints_the_metrics_table(

@@ -83,15 +83,17 @@ def test_missing_model_is_one_clear_error_at_once(name: str, tmp_path: Path) -> 
 
 
 def test_forward_equals_encode_one_text_at_a_time(
-    real_embedder: SentenceTransformerEmbedder,
+    real_embedder: SentenceTransformerEmbedder, torch_embedder: SentenceTransformerEmbedder
 ) -> None:
-    """Embedding skips `encode`'s set-up, not its work: the same vectors as encode one by one."""
-    model = real_embedder._model
+    """Embedding skips `encode`'s set-up, not its work: the same vectors as encode one by one,
+    on torch and on ONNX Runtime (the default on the CPU)."""
+    model = torch_embedder._model
     expected = model.encode(
         TEXTS, prompt_name="query", batch_size=1, normalize_embeddings=True, convert_to_numpy=True
     )
-    assert np.allclose(real_embedder.embed_queries(TEXTS), expected, atol=1e-5)
-    assert real_embedder.embed_queries([]).shape == (0, 384)
+    for embedder in (torch_embedder, real_embedder):
+        assert np.allclose(embedder.embed_queries(TEXTS), expected, atol=1e-5)
+        assert embedder.embed_queries([]).shape == (0, 384)
 
 
 def test_an_int8_vector_does_not_depend_on_its_batch(

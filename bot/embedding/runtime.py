@@ -1,0 +1,221 @@
+"""Run the model's forward pass in ONNX Runtime on the CPU: the same vectors, twice as fast.
+
+For a short question on one core, ONNX Runtime runs multilingual-e5-small in about half of
+torch's time (13 ms against 25 ms), and the vectors agree to float rounding (cosine 1.0),
+so both runtimes share one vector cache. The graph is exported once per model from the
+loaded ``SentenceTransformer`` itself (transformer, pooling, any dense layer, then
+normalisation), so any sentence-transformers model takes this path with the same
+loading code; one that cannot be exported stays on torch with a warning.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import logging
+import shutil
+import tempfile
+import warnings
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from filelock import FileLock
+
+if TYPE_CHECKING:
+    import onnxruntime
+    import torch
+    from sentence_transformers import SentenceTransformer
+
+log = logging.getLogger(__name__)
+
+RUNTIMES = ("auto", "torch", "onnx")
+EXPORT_VERSION = 1  # bump when the exported graph changes for the same model
+OPSET = 17
+OUTPUT = "sentence_embedding"
+GRAPH_FILE = "model.onnx"
+# Weights beside the graph, not inside it: ONNX Runtime then maps the file instead of
+# copying it, so only the pages a question touches are resident (the 250 000-row token
+# table is mostly never read): 150 MB instead of 580 MB for the embedded model.
+WEIGHTS_FILE = "model.onnx.data"
+
+
+class ExportFailed(RuntimeError):
+    """The model's forward pass could not be turned into an ONNX graph."""
+
+
+def onnx_available() -> bool:
+    """ONNX Runtime runs the graph; the onnx package is what torch writes it with."""
+    return all(importlib.util.find_spec(name) is not None for name in ("onnxruntime", "onnx"))
+
+
+def resolve_runtime(setting: str, device: str, precision: str) -> str:
+    """``auto`` is ONNX Runtime for fp32 on the CPU when it is installed, else torch.
+
+    int8 stays on torch: its dynamic quantization is the one whose retrieval was measured.
+    """
+    if setting not in RUNTIMES:
+        raise ValueError(f"EMBEDDING_RUNTIME must be one of {', '.join(RUNTIMES)}, not {setting!r}")
+    if setting == "torch":
+        return "torch"
+    fits = device == "cpu" and precision == "fp32"
+    if setting == "onnx" and not fits:
+        raise ValueError(
+            "EMBEDDING_RUNTIME=onnx runs fp32 on the CPU; set DEVICE=cpu and "
+            "EMBEDDING_PRECISION=fp32, or EMBEDDING_RUNTIME=auto"
+        )
+    if setting == "onnx" and not onnx_available():
+        raise ValueError("EMBEDDING_RUNTIME=onnx needs the onnxruntime and onnx packages")
+    return "onnx" if fits and onnx_available() else "torch"
+
+
+def graph_path(cache_dir: Path, identity: str, folder: Path) -> Path:
+    """Where the model's graph is kept: named by the model and the files it was built from.
+
+    A local folder's identity is its path, so its files' sizes and times are part of the
+    name too: replaced weights get a new graph, never a stale one.
+    """
+    import torch
+
+    digest = hashlib.sha256()
+    for part in (identity, str(EXPORT_VERSION), torch.__version__, *_file_stamps(folder)):
+        digest.update(part.encode("utf-8", "surrogateescape") + b"\0")
+    return cache_dir / "models" / "onnx" / digest.hexdigest()[:24] / GRAPH_FILE
+
+
+def _file_stamps(folder: Path) -> list[str]:
+    stamps = []
+    for path in sorted(folder.rglob("*")):
+        if path.is_file():
+            stat = path.stat()
+            stamps.append(f"{path.relative_to(folder)}:{stat.st_size}:{stat.st_mtime_ns}")
+    return stamps
+
+
+class OnnxForward:
+    """The model's forward pass as an ONNX Runtime session: token ids in, unit vectors out."""
+
+    def __init__(self, session: onnxruntime.InferenceSession) -> None:
+        self._session = session
+        self._inputs = [item.name for item in session.get_inputs()]
+
+    @property
+    def inputs(self) -> list[str]:
+        return list(self._inputs)
+
+    def __call__(self, features: Mapping[str, Any]) -> np.ndarray:
+        feed = {name: _int64(features[name]) for name in self._inputs}
+        (vectors,) = self._session.run([OUTPUT], feed)
+        return np.asarray(vectors, dtype=np.float32)
+
+
+def _int64(value: Any) -> np.ndarray:
+    array = value.numpy() if hasattr(value, "numpy") else np.asarray(value)
+    return np.ascontiguousarray(array, dtype=np.int64)
+
+
+def load_onnx_forward(
+    model: SentenceTransformer, path: Path, threads: int, release: Callable[[], None]
+) -> OnnxForward:
+    """Export the model's graph to ``path`` unless it is there, then open a session on it.
+
+    ``release`` frees torch's copy of the weights before ONNX Runtime loads its own, so
+    the two copies never sit in memory together.
+    """
+    folder = path.parent
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(f"{folder}.lock"):
+        if not path.is_file():
+            log.info("exporting the embedding model to ONNX (once per model): %s", folder.name)
+            export_graph(model, folder)
+        release()
+        try:
+            return OnnxForward(open_session(path, threads))
+        except Exception as exc:  # noqa: BLE001 - ONNX Runtime's errors have no common base
+            shutil.rmtree(folder, ignore_errors=True)  # exported again next time
+            raise ExportFailed(f"ONNX Runtime cannot load {path}: {exc}") from None
+
+
+def open_session(path: Path, threads: int) -> onnxruntime.InferenceSession:
+    """One intra-op thread per core given, never spinning: idle threads must not steal the
+    bot's core while it waits for Discord or the database."""
+    import onnxruntime
+
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = max(1, threads)
+    options.inter_op_num_threads = 1
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    options.log_severity_level = 3  # errors only: its warnings are about graph fusions
+    return onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+
+
+class _SentenceEmbedding:
+    """Factory for the exported module; kept apart so torch is imported only when needed."""
+
+    @staticmethod
+    def module(model: SentenceTransformer, names: list[str]) -> torch.nn.Module:
+        import torch
+
+        class SentenceEmbedding(torch.nn.Module):
+            def __init__(self) -> None:
+                super().__init__()
+                self.model = model
+
+            def forward(self, *inputs: torch.Tensor) -> torch.Tensor:
+                features = dict(zip(names, inputs, strict=True))
+                vectors = self.model.forward(features)[OUTPUT]
+                return torch.nn.functional.normalize(vectors, dim=-1)
+
+        return SentenceEmbedding().eval()
+
+
+def export_graph(model: SentenceTransformer, folder: Path) -> None:
+    """Trace the model on a two-text probe (so padding is in the graph) into ``folder``.
+
+    Written in a temporary folder renamed at the end, so a killed export leaves nothing
+    that looks finished.
+    """
+    import torch
+
+    probe = model.preprocess(["query: probe", "passage: a longer probe, to pad the first"])
+    names = [
+        name
+        for name, value in probe.items()
+        if isinstance(value, torch.Tensor) and not value.is_floating_point()
+    ]
+    if "input_ids" not in names:
+        raise ExportFailed("the model's tokenizer gives no input_ids")
+    axes = {name: {0: "batch", 1: "tokens"} for name in names} | {OUTPUT: {0: "batch"}}
+    temporary = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f"{folder.name}.part-"))
+    traced = temporary / "traced.onnx"
+    try:
+        with warnings.catch_warnings(), torch.inference_mode(False), torch.no_grad():
+            warnings.simplefilter("ignore")  # the tracer's notes on Python control flow
+            torch.onnx.export(
+                _SentenceEmbedding.module(model, names),
+                tuple(probe[name].cpu() for name in names),
+                str(traced),
+                input_names=names,
+                output_names=[OUTPUT],
+                dynamic_axes=axes,
+                opset_version=OPSET,
+                dynamo=False,
+            )
+        _weights_beside(traced, temporary / GRAPH_FILE)
+        traced.unlink()
+        temporary.rename(folder)
+    except Exception as exc:  # noqa: BLE001 - the exporter fails in many ways; all mean one thing
+        raise ExportFailed(f"{type(exc).__name__}: {exc}") from None
+    finally:
+        shutil.rmtree(temporary, ignore_errors=True)
+
+
+def _weights_beside(traced: Path, graph: Path) -> None:
+    """Rewrite a one-file graph as graph plus weights file (see WEIGHTS_FILE)."""
+    import onnx
+
+    proto = onnx.load(str(traced))
+    onnx.save_model(
+        proto, str(graph), save_as_external_data=True, location=WEIGHTS_FILE, size_threshold=1024
+    )

@@ -1,0 +1,142 @@
+"""ONNX Runtime as the CPU forward pass: chosen as documented, same vectors, robust cache."""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from bot.embedding import runtime
+from bot.embedding.models import ModelNotFound, SentenceTransformerEmbedder, load_embedder
+from bot.embedding.runtime import GRAPH_FILE, WEIGHTS_FILE, graph_path, resolve_runtime
+from bot.settings import EMBEDDED_MODEL
+from tests.conftest import ROOT
+
+TEXTS = [
+    "Metaが過去に買収した会社は？",
+    "What example explains deeper word meaning?",
+    "InstagramやWhatsAppの買収で一気に巻き返した。" * 6,  # a long passage: padding-free
+    "Llama 4.5で作業が速くなる職種は？ $50B",
+]
+
+
+@pytest.mark.parametrize(
+    ("setting", "device", "precision", "expected"),
+    [
+        ("auto", "cpu", "fp32", "onnx"),
+        ("auto", "cpu", "int8", "torch"),  # int8 is torch's quantization, the one measured
+        ("auto", "cuda", "fp32", "torch"),
+        ("torch", "cpu", "fp32", "torch"),
+        ("onnx", "cpu", "fp32", "onnx"),
+    ],
+)
+def test_runtime_is_chosen_as_documented(
+    setting: str, device: str, precision: str, expected: str
+) -> None:
+    assert resolve_runtime(setting, device, precision) == expected
+
+
+@pytest.mark.parametrize(
+    ("setting", "device", "precision", "words"),
+    [
+        ("onnx", "cuda", "fp32", "DEVICE=cpu"),
+        ("onnx", "cpu", "int8", "EMBEDDING_PRECISION=fp32"),
+        ("tensorrt", "cpu", "fp32", "EMBEDDING_RUNTIME must be one of"),
+    ],
+)
+def test_impossible_runtime_is_a_clear_error(
+    setting: str, device: str, precision: str, words: str
+) -> None:
+    with pytest.raises(ValueError, match=words):
+        resolve_runtime(setting, device, precision)
+
+
+def test_auto_without_onnxruntime_is_torch(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(runtime, "onnx_available", lambda: False)
+    assert resolve_runtime("auto", "cpu", "fp32") == "torch"
+    with pytest.raises(ValueError, match="needs the onnxruntime and onnx packages"):
+        resolve_runtime("onnx", "cpu", "fp32")
+
+
+def test_graph_is_named_by_model_and_files(tmp_path: Path) -> None:
+    """Same model and files, same graph; changed weights or another model, another graph."""
+    folder = tmp_path / "model"
+    folder.mkdir()
+    weights = folder / "model.safetensors"
+    weights.write_bytes(b"weights")
+    first = graph_path(tmp_path, "local:model", folder)
+    assert graph_path(tmp_path, "local:model", folder) == first
+    assert graph_path(tmp_path, "other", folder) != first
+    weights.write_bytes(b"new weights!")
+    assert graph_path(tmp_path, "local:model", folder) != first
+    assert first.parent.parent == tmp_path / "models" / "onnx"
+
+
+@pytest.mark.model
+def test_onnx_and_torch_give_the_same_vectors(
+    real_embedder: SentenceTransformerEmbedder, torch_embedder: SentenceTransformerEmbedder
+) -> None:
+    """The default CPU runtime is ONNX Runtime, and its vectors are torch's to float error,
+    which is why both share one vector cache (same name)."""
+    assert real_embedder.runtime == "onnx" and torch_embedder.runtime == "torch"
+    assert real_embedder.name == torch_embedder.name
+    for embed in ("embed_queries", "embed_documents"):
+        ours = getattr(real_embedder, embed)(TEXTS)
+        theirs = getattr(torch_embedder, embed)(TEXTS)
+        assert ours.dtype == np.float32 and ours.shape == (len(TEXTS), 384)
+        assert float(np.abs(ours - theirs).max()) < 1e-5
+        assert np.allclose(np.linalg.norm(ours, axis=1), 1.0, atol=1e-5)
+
+
+@pytest.mark.model
+def test_unreadable_cached_graph_is_exported_again(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A damaged graph file costs one re-export, never a wrong vector or a crash."""
+    cache = tmp_path / "cache"
+    (cache / "models").mkdir(parents=True)
+    os.symlink(
+        ROOT / "cache" / "models" / "multilingual-e5-small-q4",
+        cache / "models" / "multilingual-e5-small-q4",
+    )
+    first = load_embedder(EMBEDDED_MODEL, cache)
+    (graph,) = (cache / "models" / "onnx").glob(f"*/{GRAPH_FILE}")
+    assert (graph.parent / WEIGHTS_FILE).stat().st_size > 100_000_000  # mapped, not copied
+    expected = first.embed_queries(TEXTS[:1])
+    graph.write_bytes(b"not a graph")
+    with caplog.at_level(logging.WARNING):
+        fallback = load_embedder(EMBEDDED_MODEL, cache)
+    assert fallback.runtime == "torch" and "cannot load" in caplog.text
+    assert float(np.abs(fallback.embed_queries(TEXTS[:1]) - expected).max()) < 1e-5
+    again = load_embedder(EMBEDDED_MODEL, cache)  # the bad file was removed: exported anew
+    assert again.runtime == "onnx" and (graph.parent / WEIGHTS_FILE).is_file()
+    assert float(np.abs(again.embed_queries(TEXTS[:1]) - expected).max()) < 1e-5
+
+
+@pytest.mark.model
+def test_model_that_cannot_be_exported(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """``auto`` keeps torch with a warning; ``onnx`` asked for explicitly is one clear error."""
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise torch.onnx.OnnxExporterError("operator not supported")
+
+    monkeypatch.setattr(torch.onnx, "export", refuse)
+    cache = tmp_path / "cache"
+    (cache / "models").mkdir(parents=True)
+    os.symlink(
+        ROOT / "cache" / "models" / "multilingual-e5-small-q4",
+        cache / "models" / "multilingual-e5-small-q4",
+    )
+    with caplog.at_level(logging.WARNING):
+        embedder = load_embedder(EMBEDDED_MODEL, cache)
+    assert embedder.runtime == "torch" and "operator not supported" in caplog.text
+    assert embedder.embed_queries(TEXTS[:1]).shape == (1, 384)
+    with pytest.raises(ModelNotFound, match="EMBEDDING_RUNTIME=onnx"):
+        load_embedder(EMBEDDED_MODEL, cache, runtime="onnx")
+    assert not list((cache / "models" / "onnx").glob("*.part-*"))
