@@ -58,7 +58,8 @@ class Settings(BaseSettings):
     # dev hit@3 fell 1.000 -> 0.964 and evidence@3 0.891 -> 0.836, so fp32 stays the default
     embedding_precision: Literal["int8", "fp32"] = "fp32"
     device: Literal["auto", "cpu", "cuda"] = "auto"  # auto: CUDA when torch sees a GPU
-    embedding_threads: int = Field(default=0, ge=0, le=256)  # 0: half the cores, at least 1
+    # 0: every core on ONNX Runtime (its idle threads sleep), half of them (at least 1) on torch
+    embedding_threads: int = Field(default=0, ge=0, le=256)
     # auto: ONNX Runtime for fp32 on the CPU (same vectors, about twice as fast), else torch
     embedding_runtime: Literal["auto", "torch", "onnx"] = "auto"
 

@@ -70,6 +70,16 @@ def resolve_runtime(setting: str, device: str, precision: str) -> str:
     return "onnx" if fits and onnx_available() else "torch"
 
 
+def session_threads(setting: int, cores: int | None) -> int:
+    """EMBEDDING_THREADS for ONNX Runtime; 0 means every core.
+
+    Unlike torch's, its idle threads sleep instead of spinning (`open_session`), so a second
+    thread speeds a question up (13 -> 9 ms on two cores) without taking a core from the
+    bot between questions.
+    """
+    return setting if setting > 0 else max(1, cores or 1)
+
+
 def graph_path(cache_dir: Path, identity: str, folder: Path) -> Path:
     """Where the model's graph is kept: named by the model and the files it was built from.
 

@@ -140,3 +140,9 @@ def test_model_that_cannot_be_exported(
     with pytest.raises(ModelNotFound, match="EMBEDDING_RUNTIME=onnx"):
         load_embedder(EMBEDDED_MODEL, cache, runtime="onnx")
     assert not list((cache / "models" / "onnx").glob("*.part-*"))
+
+
+def test_zero_threads_is_every_core_on_onnx_runtime() -> None:
+    assert runtime.session_threads(0, 8) == 8
+    assert runtime.session_threads(0, None) == 1
+    assert runtime.session_threads(3, 8) == 3
