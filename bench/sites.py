@@ -62,7 +62,7 @@ def phase_site_cold(args: dict[str, Any]) -> dict[str, Any]:
     cold_s = time.perf_counter() - started
     return {
         "model": embedder.name,
-        "runtime": embedder.runtime,
+        "runtime": getattr(embedder, "runtime", "torch"),  # older commits run torch only
         "model_load_s": load_s,
         "cold_s": cold_s,
         "articles": report.articles,
@@ -171,10 +171,9 @@ SITE_NOTES = """\
 * Stages as `Engine.answer_timed` reports them; model load is excluded from every
   figure but its own row. Peak RSS is `ru_maxrss` of each phase's fresh process.
 * Columns: "before" is commit d0079d6 (torch's default two threads, `encode` in batches
-  of 16); "after" is the default now (fp32, `EMBEDDING_THREADS=0`: one thread on two
-  cores, one text per forward pass, questions without `encode`'s per-call set-up);
-  "precision=int8" adds `EMBEDDING_PRECISION=int8` (opt-in: it lowers retrieval, see
-  `.env.example`). All were measured on the same 2-core machine within 20 minutes, with
-  other processes running: two torch threads then spin against them, which is the
-  ~1 s encode p95 of "before".
+  of 16); "torch" is this version with `EMBEDDING_RUNTIME=torch` (one torch thread on two
+  cores, one text per forward pass); "after" is the default now: the same fp32 weights
+  in ONNX Runtime (`EMBEDDING_RUNTIME=auto`), on every core with threads that sleep when
+  idle, texts of like length sharing a forward pass. All three were measured one after
+  the other in one session on an otherwise idle 2-core machine.
 """

@@ -163,6 +163,8 @@ class SentenceTransformerEmbedder:
 
     def _embed_grouped(self, texts: list[str]) -> np.ndarray:
         """One forward pass per group of texts whose token counts are close (`length_groups`)."""
+        if len(texts) == 1:  # a question: nothing to group
+            return self._forward(texts)
         counts = self._token_counts(texts)
         out: np.ndarray | None = None
         for group in length_groups(counts, self._batch_size, MAX_PADDING):
