@@ -21,7 +21,7 @@ from bot.retrieval.answers import Answer, by_article
 from bot.retrieval.calibration import format_model
 from bot.retrieval.cvreport import held_out_summary, reliability_plot
 from bot.retrieval.engine import Engine, EngineConfig
-from bot.retrieval.evalrun import candidate_configs, merge, observe
+from bot.retrieval.evalrun import merge, observe, observed_configs
 from bot.retrieval.evaluation import (
     EvalFileError,
     Labelled,
@@ -267,7 +267,7 @@ def run_cv(
     """Held-out figures for the baselines and for the chosen ranker, then what ships."""
     everything = [*items, *dev]
     engines = engines_for(everything, settings)
-    configs = candidate_configs()
+    configs = observed_configs()
     tables = []
     for corpus, engine in engines.items():
         tables.append(observe(engine, [i for i in everything if i.corpus == corpus], configs))

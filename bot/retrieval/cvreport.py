@@ -25,7 +25,7 @@ from bot.retrieval.crossval import (
     fit_all,
     fixed,
 )
-from bot.retrieval.evalrun import BASELINES
+from bot.retrieval.evalrun import BASELINES, candidate_configs
 from bot.retrieval.evaluation import Labelled, Report, format_table, score
 
 log = logging.getLogger(__name__)
@@ -45,10 +45,12 @@ class Summary:
 
 def _methods(table: Table) -> dict[str, Table]:
     """Baselines (nothing to choose but the confidence model), the old ranker, the choice."""
-    out = {("bm25" if c.mode == "lexical" else c.mode): fixed(table, c) for c in BASELINES}
+    names = {"lexical": "bm25", "passages": "hybrid, no sentence vectors"}
+    out = {names.get(c.mode, c.mode): fixed(table, c) for c in BASELINES}
     out["hybrid"] = fixed(table, Config("hybrid", 0.0))
     out["hybrid 1/article (old)"] = fixed(table, OLD)
-    out[CHOSEN] = table
+    choosable = set(candidate_configs())
+    out[CHOSEN] = {c: seen for c, seen in table.items() if c in choosable}
     return out
 
 

@@ -23,7 +23,12 @@ from bot.retrieval.verdict import for_hit
 
 log = logging.getLogger(__name__)
 
-BASELINES = (Config("dense", 0.0), Config("lexical", 0.0), Config("rrf", 0.0))
+BASELINES = (
+    Config("dense", 0.0),
+    Config("lexical", 0.0),
+    Config("rrf", 0.0),
+    Config("passages", 0.0),  # the hybrid without sentence vectors: what they buy
+)
 DIVERSITIES = (0.0, 0.1, 0.3, math.inf)  # inf: one passage per article (the old rule)
 
 
@@ -34,6 +39,12 @@ def candidate_configs() -> list[Config]:
     """Every configuration the choice may pick, simplest first (ties go to the first)."""
     plain = [Config(m, d) for d in DIVERSITIES for m in MODES]
     return plain + [Config("hybrid", 0.0, e) for e in EMPHASES]
+
+
+def observed_configs() -> list[Config]:
+    """The candidates, then the baselines that are measured but never chosen."""
+    candidates = candidate_configs()
+    return candidates + [c for c in BASELINES if c not in candidates]
 
 
 def observe(engine: Engine, items: Sequence[Labelled], configs: Sequence[Config]) -> Table:

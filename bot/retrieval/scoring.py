@@ -16,8 +16,11 @@ import numpy as np
 
 from bot.index.snapshot import Index
 
-Mode = Literal["dense", "lexical", "rrf", "hybrid"]
+Mode = Literal["dense", "lexical", "rrf", "hybrid", "passages"]
 MODES: tuple[Mode, ...] = ("dense", "lexical", "rrf", "hybrid")
+# "passages": the hybrid score with every sentence cosine replaced by its passage's, so no
+# sentence vector is read: what the ranker would be if the index did not embed sentences
+# (a baseline `eval --cv` measures, never chosen).
 CANDIDATES = 128  # passages taken from each of the dense and the lexical ranking
 WINDOW_WEIGHT = 0.5  # neighbourhood cosine, relative to the sentence's own
 PASSAGE_WEIGHT = 0.5  # passage cosine
@@ -135,21 +138,33 @@ class _UnitCosines:
 class Scorer:
     """The candidate passages' sentences and the signals measured on them."""
 
-    def __init__(self, index: Index, q: np.ndarray, rows: np.ndarray, bm25: np.ndarray) -> None:
+    def __init__(
+        self,
+        index: Index,
+        q: np.ndarray,
+        rows: np.ndarray,
+        bm25: np.ndarray,
+        sentence_vectors: bool = True,
+    ) -> None:
         self.index, self.units, self.q, self.rows = index, index.units, q, rows
         starts = index.sentence_offsets[rows]
         counts = index.sentence_offsets[rows + 1] - starts
         self.pair_row = np.repeat(np.arange(len(rows)), counts)
         vector_rows = _ranges(starts, counts)  # ascending: rows are sorted and disjoint
         self.pair_unit = np.asarray(self.units.unit_of[vector_rows], np.int64)
-        self.cosine = _cosines(index.sentence_vectors, vector_rows, q)
         self.dense = np.asarray(index.vectors[rows], np.float32) @ q
         top = float(bm25.max()) if len(bm25) else 0.0
         self.lexical = bm25 / top if top > 0 else np.zeros(len(rows))
-        self.unit_cosines = _UnitCosines(index, q, vector_rows, self.cosine)
+        self.unit_cosines: _UnitCosines | None = None
+        if sentence_vectors:
+            self.cosine = _cosines(index.sentence_vectors, vector_rows, q)
+            self.unit_cosines = _UnitCosines(index, q, vector_rows, self.cosine)
+            window = self.unit_cosines.window(self.pair_unit)
+        else:
+            self.cosine = np.asarray(self.dense[self.pair_row], np.float32)
+            window = self.cosine
         mean, spread = float(self.cosine.mean()), float(self.cosine.std()) or 1.0
         self._stats = (mean, spread, mean, spread)
-        window = self.unit_cosines.window(self.pair_unit)
         self.own = self._sentence_part(self.pair_unit, self.cosine, window)
 
     def _sentence_part(
@@ -196,7 +211,10 @@ class Scorer:
         local = int(self.pair_row[pair])
         unit = int(self.pair_unit[pair])
         around = np.array(self.units.around(unit, EXCERPT_REACH), np.int64)
-        cosines = self.unit_cosines.of(around)
+        if self.unit_cosines is None:  # "passages": every sentence carries its passage's cosine
+            cosines = window = np.full(len(around), self.dense[local], np.float32)
+        else:
+            cosines, window = self.unit_cosines.of(around), self.unit_cosines.window(around)
         return Hit(
             row=int(self.rows[local]),
             relevance=relevance,
@@ -204,6 +222,6 @@ class Scorer:
             sentence=float(self.cosine[pair]),
             lexical=float(self.lexical[local]),
             sentences=self.index.unit_texts(around.tolist()),
-            sentence_scores=self._sentence_part(around, cosines, self.unit_cosines.window(around)),
+            sentence_scores=self._sentence_part(around, cosines, window),
             best=int(np.flatnonzero(around == unit)[0]),
         )

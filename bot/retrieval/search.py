@@ -164,5 +164,5 @@ def rank(
     if not len(rows):
         return []
     weight = LEXICAL_WEIGHT * term_coverage(index, query_terms)
-    scorer = Scorer(index, query_vector, rows, lexical[rows])
+    scorer = Scorer(index, query_vector, rows, lexical[rows], sentence_vectors=mode != "passages")
     return scorer.hits(mode, weight, k, diversity)

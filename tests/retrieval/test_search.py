@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from bot.retrieval.engine import Engine
-from bot.retrieval.search import Filters
+from bot.retrieval.search import Filters, rank
 from tests.conftest import PostWriter, engine_for
 from tests.fakes import HashEmbedder
 
@@ -84,6 +85,18 @@ def test_modes_all_rank(engine: Engine) -> None:
     for mode in ("dense", "lexical", "hybrid"):
         answer = engine.answer_for_evaluation("GPT-4oで何ができる？", mode=mode)
         assert answer.results, mode
+
+
+def test_passages_mode_ranks_without_reading_a_sentence_vector(engine: Engine) -> None:
+    """The "no sentence vectors" baseline must not read them: with every sentence vector
+    NaN it still ranks the right article with finite scores."""
+    index = engine.index
+    index.sentence_vectors = np.full(index.sentence_vectors.shape, np.nan, np.float16)
+    terms = engine.analyzer.terms("GPT-4oで何ができる？")
+    query = engine.embedder.embed_queries(["GPT-4oで何ができる？"])[0]
+    hits = rank(index, query, terms, 3, mode="passages")
+    assert hits and index.passages[hits[0].row].source.endswith("models.md")
+    assert all(np.isfinite(h.relevance) and np.isfinite(h.sentence_scores).all() for h in hits)
 
 
 def test_each_result_carries_its_own_tier_capped_by_the_answer(
