@@ -171,9 +171,14 @@ SITE_NOTES = """\
 * Stages as `Engine.answer_timed` reports them; model load is excluded from every
   figure but its own row. Peak RSS is `ru_maxrss` of each phase's fresh process.
 * Columns: "before" is commit d0079d6 (torch's default two threads, `encode` in batches
-  of 16); "torch" is this version with `EMBEDDING_RUNTIME=torch` (one torch thread on two
+  of 16); "runtime=torch" is this version with `EMBEDDING_RUNTIME=torch` (one torch thread on two
   cores, one text per forward pass); "after" is the default now: the same fp32 weights
   in ONNX Runtime (`EMBEDDING_RUNTIME=auto`), on every core with threads that sleep when
   idle, texts of like length sharing a forward pass. All three were measured one after
   the other in one session on an otherwise idle 2-core machine.
+* On an idle machine "before" (two torch threads that spin, batches of 16) embeds twice
+  as fast as "runtime=torch" (one thread, one text per pass), which was chosen because
+  on a loaded machine two spinning torch threads took ~1 s at p95. ONNX Runtime's
+  threads sleep when idle, so "after" uses both cores without that risk: against
+  "before", 1.5-1.6x the passages per second and 0.55-0.65x the question time.
 """

@@ -214,13 +214,11 @@ def load_embedder(
 ) -> SentenceTransformerEmbedder:
     """Resolve ``EMBEDDING_MODEL`` to a folder and load it, or raise one clear ModelNotFound.
 
-    On the CPU, ``int8`` quantizes the Linear layers once at load (documents and questions
-    alike, so both sides of a cosine come from the same weights): ~2.5x faster to embed,
-    but it lowered dev hit@3 from 1.000 to 0.964 (evidence@3 0.891 to 0.836), so it is
-    opt-in. The
-    precision is part of the identity, so int8 and fp32 vectors never share a cache.
     fp32 on the CPU runs in ONNX Runtime when it is installed (``runtime``): the same
-    vectors, so the same cache, in half the time.
+    vectors as torch, so the same cache, in half the time. ``int8`` quantizes torch's
+    Linear layers once at load (documents and questions alike): opt-in, as it lowers
+    held-out retrieval. The precision is part of the identity, so int8 and fp32 vectors
+    never share a cache.
     """
     folder, identity, prompts = resolve_model(name, cache_dir)
     target = resolve_device(device)

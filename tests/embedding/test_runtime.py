@@ -11,6 +11,7 @@ import pytest
 import torch
 
 from bot.embedding import runtime
+from bot.embedding.embedded import MODEL_DIR_NAME
 from bot.embedding.models import ModelNotFound, SentenceTransformerEmbedder, load_embedder
 from bot.embedding.runtime import GRAPH_FILE, WEIGHTS_FILE, graph_path, resolve_runtime
 from bot.settings import EMBEDDED_MODEL
@@ -76,6 +77,15 @@ def test_graph_is_named_by_model_and_files(tmp_path: Path) -> None:
     assert first.parent.parent == tmp_path / "models" / "onnx"
 
 
+@pytest.fixture
+def cache(tmp_path: Path) -> Path:
+    """An empty cache that shares the project's built model (no ONNX graph yet)."""
+    folder = tmp_path / "cache"
+    (folder / "models").mkdir(parents=True)
+    os.symlink(ROOT / "cache" / "models" / MODEL_DIR_NAME, folder / "models" / MODEL_DIR_NAME)
+    return folder
+
+
 @pytest.mark.model
 def test_onnx_and_torch_give_the_same_vectors(
     real_embedder: SentenceTransformerEmbedder, torch_embedder: SentenceTransformerEmbedder
@@ -94,15 +104,9 @@ def test_onnx_and_torch_give_the_same_vectors(
 
 @pytest.mark.model
 def test_unreadable_cached_graph_is_exported_again(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
+    cache: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     """A damaged graph file costs one re-export, never a wrong vector or a crash."""
-    cache = tmp_path / "cache"
-    (cache / "models").mkdir(parents=True)
-    os.symlink(
-        ROOT / "cache" / "models" / "multilingual-e5-small-q4",
-        cache / "models" / "multilingual-e5-small-q4",
-    )
     first = load_embedder(EMBEDDED_MODEL, cache)
     (graph,) = (cache / "models" / "onnx").glob(f"*/{GRAPH_FILE}")
     assert (graph.parent / WEIGHTS_FILE).stat().st_size > 100_000_000  # mapped, not copied
@@ -119,7 +123,7 @@ def test_unreadable_cached_graph_is_exported_again(
 
 @pytest.mark.model
 def test_model_that_cannot_be_exported(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+    cache: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     """``auto`` keeps torch with a warning; ``onnx`` asked for explicitly is one clear error."""
 
@@ -127,12 +131,6 @@ def test_model_that_cannot_be_exported(
         raise torch.onnx.OnnxExporterError("operator not supported")
 
     monkeypatch.setattr(torch.onnx, "export", refuse)
-    cache = tmp_path / "cache"
-    (cache / "models").mkdir(parents=True)
-    os.symlink(
-        ROOT / "cache" / "models" / "multilingual-e5-small-q4",
-        cache / "models" / "multilingual-e5-small-q4",
-    )
     with caplog.at_level(logging.WARNING):
         embedder = load_embedder(EMBEDDED_MODEL, cache)
     assert embedder.runtime == "torch" and "operator not supported" in caplog.text
