@@ -117,7 +117,7 @@ def embedder_for(settings: Settings) -> SentenceTransformerEmbedder:
 
 def run_model(args: argparse.Namespace, settings: Settings) -> int:
     embedder = embedder_for(settings)
-    print(f"model ready: {embedder.name} ({embedder.dimension} dimensions)")
+    print(f"model ready: {embedder.name} ({embedder.dimension} dimensions, {embedder.runtime})")
     return 0
 
 

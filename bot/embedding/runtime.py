@@ -136,6 +136,8 @@ def load_onnx_forward(
     folder = path.parent
     folder.parent.mkdir(parents=True, exist_ok=True)
     with FileLock(f"{folder}.lock"):
+        for stale in folder.parent.glob(f"{folder.name}.part-*"):  # a killed export's
+            shutil.rmtree(stale, ignore_errors=True)
         if not path.is_file():
             log.info("exporting the embedding model to ONNX (once per model): %s", folder.name)
             export_graph(model, folder)

@@ -122,6 +122,18 @@ def test_unreadable_cached_graph_is_exported_again(
 
 
 @pytest.mark.model
+def test_a_killed_export_leaves_nothing_behind(cache: Path) -> None:
+    """A half-written export (the process was killed) is removed by the next load."""
+    first = load_embedder(EMBEDDED_MODEL, cache)
+    (graph,) = (cache / "models" / "onnx").glob(f"*/{GRAPH_FILE}")
+    leftover = graph.parent.with_name(f"{graph.parent.name}.part-abc123")
+    leftover.mkdir()
+    (leftover / "traced.onnx").write_bytes(b"half a graph")
+    again = load_embedder(EMBEDDED_MODEL, cache)
+    assert not leftover.exists() and again.runtime == first.runtime == "onnx"
+
+
+@pytest.mark.model
 def test_model_that_cannot_be_exported(
     cache: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
