@@ -7,6 +7,7 @@ loads through the same ``SentenceTransformer(path)`` call.
 
 from __future__ import annotations
 
+import functools
 import gc
 import logging
 import os
@@ -30,6 +31,7 @@ from bot.embedding.runtime import (
     ExportFailed,
     OnnxForward,
     graph_path,
+    graph_source,
     load_onnx_forward,
     resolve_runtime,
     session_threads,
@@ -232,7 +234,8 @@ def load_embedder(
     applied = apply_precision(model, precision, target)
     onnx = None
     if chosen == "onnx":
-        onnx = _onnx_forward(model, graph_path(cache_dir, identity, folder), count, runtime)
+        path, source = graph_path(cache_dir, identity, folder), graph_source(identity, folder)
+        onnx = _onnx_forward(model, path, source, count, runtime)
         if onnx is None and model.device.type == "meta":  # released for a graph that failed
             model = _load_sentence_transformer(folder, name, target)
             if prompts and not getattr(model, "prompts", None):
@@ -241,11 +244,12 @@ def load_embedder(
 
 
 def _onnx_forward(
-    model: SentenceTransformer, path: Path, threads: int, setting: str
+    model: SentenceTransformer, path: Path, source: str, threads: int, setting: str
 ) -> OnnxForward | None:
     """ONNX Runtime's forward pass; None (torch) when ``auto`` meets a model it cannot export."""
     try:
-        return load_onnx_forward(model, path, threads, release=lambda: _release_weights(model))
+        release = functools.partial(_release_weights, model)
+        return load_onnx_forward(model, path, threads, release, source)
     except ExportFailed as exc:
         if setting == "onnx":
             message = f"EMBEDDING_RUNTIME=onnx: the model cannot be exported ({exc})"

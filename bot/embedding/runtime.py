@@ -39,6 +39,9 @@ GRAPH_FILE = "model.onnx"
 # copying it, so only the pages a question touches are resident (the 250 000-row token
 # table is mostly never read): 150 MB instead of 580 MB for the embedded model.
 WEIGHTS_FILE = "model.onnx.data"
+# What the graph was exported from (model identity and folder): a newer export of the same
+# source supersedes it, and the older folder (hundreds of MB) is removed.
+SOURCE_FILE = "source.txt"
 
 
 class ExportFailed(RuntimeError):
@@ -125,8 +128,16 @@ def _int64(value: Any) -> np.ndarray:
     return np.ascontiguousarray(array, dtype=np.int64)
 
 
+def graph_source(identity: str, folder: Path) -> str:
+    return f"{identity}\n{folder.resolve()}\n"
+
+
 def load_onnx_forward(
-    model: SentenceTransformer, path: Path, threads: int, release: Callable[[], None]
+    model: SentenceTransformer,
+    path: Path,
+    threads: int,
+    release: Callable[[], None],
+    source: str = "",
 ) -> OnnxForward:
     """Export the model's graph to ``path`` unless it is there, then open a session on it.
 
@@ -140,13 +151,25 @@ def load_onnx_forward(
             shutil.rmtree(stale, ignore_errors=True)
         if not path.is_file():
             log.info("exporting the embedding model to ONNX (once per model): %s", folder.name)
-            export_graph(model, folder)
+            export_graph(model, folder, source)
+            drop_superseded(folder, source)
         release()
         try:
             return OnnxForward(open_session(path, threads))
         except Exception as exc:  # noqa: BLE001 - ONNX Runtime's errors have no common base
             shutil.rmtree(folder, ignore_errors=True)  # exported again next time
             raise ExportFailed(f"ONNX Runtime cannot load {path}: {exc}") from None
+
+
+def drop_superseded(folder: Path, source: str) -> None:
+    """Remove the graphs exported earlier from the same source (its files have changed)."""
+    for other in folder.parent.iterdir():
+        marker = other / SOURCE_FILE
+        if other == folder or not source or not marker.is_file():
+            continue
+        if marker.read_text(encoding="utf-8") == source:
+            log.info("removing the superseded ONNX graph %s", other.name)
+            shutil.rmtree(other, ignore_errors=True)
 
 
 def open_session(path: Path, threads: int) -> onnxruntime.InferenceSession:
@@ -182,7 +205,7 @@ class _SentenceEmbedding:
         return SentenceEmbedding().eval()
 
 
-def export_graph(model: SentenceTransformer, folder: Path) -> None:
+def export_graph(model: SentenceTransformer, folder: Path, source: str = "") -> None:
     """Trace the model on a two-text probe (so padding is in the graph) into ``folder``.
 
     Written in a temporary folder renamed at the end, so a killed export leaves nothing
@@ -216,6 +239,7 @@ def export_graph(model: SentenceTransformer, folder: Path) -> None:
             )
         _weights_beside(traced, temporary / GRAPH_FILE)
         traced.unlink()
+        (temporary / SOURCE_FILE).write_text(source, encoding="utf-8")
         temporary.rename(folder)
     except Exception as exc:  # noqa: BLE001 - the exporter fails in many ways; all mean one thing
         raise ExportFailed(f"{type(exc).__name__}: {exc}") from None

@@ -13,7 +13,15 @@ import torch
 from bot.embedding import runtime
 from bot.embedding.embedded import MODEL_DIR_NAME
 from bot.embedding.models import ModelNotFound, SentenceTransformerEmbedder, load_embedder
-from bot.embedding.runtime import GRAPH_FILE, WEIGHTS_FILE, graph_path, resolve_runtime
+from bot.embedding.runtime import (
+    GRAPH_FILE,
+    SOURCE_FILE,
+    WEIGHTS_FILE,
+    drop_superseded,
+    graph_path,
+    graph_source,
+    resolve_runtime,
+)
 from bot.settings import EMBEDDED_MODEL
 from tests.conftest import ROOT
 
@@ -110,6 +118,7 @@ def test_unreadable_cached_graph_is_exported_again(
     first = load_embedder(EMBEDDED_MODEL, cache)
     (graph,) = (cache / "models" / "onnx").glob(f"*/{GRAPH_FILE}")
     assert (graph.parent / WEIGHTS_FILE).stat().st_size > 100_000_000  # mapped, not copied
+    assert first.name in (graph.parent / SOURCE_FILE).read_text(encoding="utf-8")
     expected = first.embed_queries(TEXTS[:1])
     graph.write_bytes(b"not a graph")
     with caplog.at_level(logging.WARNING):
@@ -156,3 +165,16 @@ def test_zero_threads_is_every_core_on_onnx_runtime() -> None:
     assert runtime.session_threads(0, 8) == 8
     assert runtime.session_threads(0, None) == 1
     assert runtime.session_threads(3, 8) == 3
+
+
+def test_a_new_export_removes_the_graphs_it_supersedes(tmp_path: Path) -> None:
+    """Graphs of the same source (model and folder) go when a newer one is exported;
+    other models' graphs stay."""
+    source = graph_source("local:model", tmp_path / "model")
+    older, newer, other = (tmp_path / name for name in ("older", "newer", "other"))
+    for folder, text in ((older, source), (newer, source), (other, "another model\n")):
+        folder.mkdir()
+        (folder / SOURCE_FILE).write_text(text, encoding="utf-8")
+        (folder / WEIGHTS_FILE).write_bytes(b"weights")
+    drop_superseded(newer, source)
+    assert not older.exists() and newer.is_dir() and other.is_dir()
