@@ -25,6 +25,7 @@ from bot.index.analysis import JapaneseAnalyzer
 from bot.index.bm25 import LexicalIndex
 from bot.index.columns import TableBuilder
 from bot.index.progress import Meter
+from bot.index.recent import RecentVectors
 from bot.index.resume import ResumeSpool
 from bot.index.sentence_units import is_question
 from bot.index.snapshot import Index, IndexParams
@@ -245,11 +246,12 @@ def _embed(
     interleave; the count embedded. Progress is logged with its rate and time left."""
     todo = [p for p in passages if p.content_hash not in spools.fresh]
     meter = Meter(len(passages), len(passages) - len(todo))
+    recent = RecentVectors(embedder.embed_documents)
     for start in range(0, len(todo), batch):
         chunk = todo[start : start + batch]
         texts = [p.embedding_text for p in chunk]
         sentences = [s.text for p in chunk for s in p.sentences]
-        vectors = embedder.embed_documents(texts + sentences)
+        vectors = recent.vectors(texts + sentences)
         rows, bounds = vectors[len(chunk) :], np.cumsum([len(p.sentences) for p in chunk])
         spools.add(
             [p.content_hash for p in chunk], vectors[: len(chunk)], np.split(rows, bounds[:-1])
@@ -257,4 +259,10 @@ def _embed(
         meter.advance(len(chunk))
         if progress is not None:
             progress(meter.done, meter.total)
+    if recent.reused:
+        log.info(
+            "embedded %d texts; %d repeats took a vector already computed",
+            recent.embedded,
+            recent.reused,
+        )
     return len(todo)
