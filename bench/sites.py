@@ -180,5 +180,5 @@ SITE_NOTES = """\
   as fast as "runtime=torch" (one thread, one text per pass), which was chosen because
   on a loaded machine two spinning torch threads took ~1 s at p95. ONNX Runtime's
   threads sleep when idle, so "after" uses both cores without that risk: against
-  "before", 1.5-1.6x the passages per second and 0.48-0.70x the question p50.
+  "before", 1.6-1.8x the passages per second and 0.48-0.53x the question p50.
 """
