@@ -145,20 +145,35 @@ def load_onnx_forward(
     the two copies never sit in memory together.
     """
     folder = path.parent
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    with FileLock(f"{folder}.lock"):
-        for stale in folder.parent.glob(f"{folder.name}.part-*"):  # a killed export's
-            shutil.rmtree(stale, ignore_errors=True)
-        if not path.is_file():
-            log.info("exporting the embedding model to ONNX (once per model): %s", folder.name)
-            export_graph(model, folder, source)
-            drop_superseded(folder, source)
-        release()
-        try:
-            return OnnxForward(open_session(path, threads))
-        except Exception as exc:  # noqa: BLE001 - ONNX Runtime's errors have no common base
-            shutil.rmtree(folder, ignore_errors=True)  # exported again next time
-            raise ExportFailed(f"ONNX Runtime cannot load {path}: {exc}") from None
+    try:
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        with FileLock(f"{folder}.lock"):
+            return _export_and_open(model, path, threads, release, source)
+    except OSError as exc:
+        raise ExportFailed(f"cannot write the graph under {folder.parent}: {exc}") from None
+
+
+def _export_and_open(
+    model: SentenceTransformer,
+    path: Path,
+    threads: int,
+    release: Callable[[], None],
+    source: str,
+) -> OnnxForward:
+    """The part of `load_onnx_forward` that runs under the graph's lock."""
+    folder = path.parent
+    for stale in folder.parent.glob(f"{folder.name}.part-*"):  # a killed export's
+        shutil.rmtree(stale, ignore_errors=True)
+    if not path.is_file():
+        log.info("exporting the embedding model to ONNX (once per model): %s", folder.name)
+        export_graph(model, folder, source)
+        drop_superseded(folder, source)
+    release()
+    try:
+        return OnnxForward(open_session(path, threads))
+    except Exception as exc:  # noqa: BLE001 - ONNX Runtime's errors have no common base
+        shutil.rmtree(folder, ignore_errors=True)  # exported again next time
+        raise ExportFailed(f"ONNX Runtime cannot load {path}: {exc}") from None
 
 
 def drop_superseded(folder: Path, source: str) -> None:

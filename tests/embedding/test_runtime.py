@@ -178,3 +178,15 @@ def test_a_new_export_removes_the_graphs_it_supersedes(tmp_path: Path) -> None:
         (folder / WEIGHTS_FILE).write_bytes(b"weights")
     drop_superseded(newer, source)
     assert not older.exists() and newer.is_dir() and other.is_dir()
+
+
+@pytest.mark.model
+def test_a_cache_that_cannot_take_the_graph_keeps_torch(
+    cache: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A cache folder the graph cannot be written to is a warning and torch, not a crash."""
+    (cache / "models" / "onnx").write_text("a file where the folder should be")
+    with caplog.at_level(logging.WARNING):
+        embedder = load_embedder(EMBEDDED_MODEL, cache)
+    assert embedder.runtime == "torch" and "cannot write the graph" in caplog.text
+    assert embedder.embed_queries(TEXTS[:1]).shape == (1, 384)
