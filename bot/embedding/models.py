@@ -222,10 +222,13 @@ def load_embedder(
     held-out retrieval. The precision is part of the identity, so int8 and fp32 vectors
     never share a cache.
     """
+    try:  # settings that cannot work here are one clear error, like a missing model
+        target = resolve_device(device)
+        chosen = resolve_runtime(runtime, target, precision)
+    except ValueError as exc:
+        raise ModelNotFound(str(exc)) from None
     folder, identity, prompts = resolve_model(name, cache_dir)
-    target = resolve_device(device)
     count = use_threads(threads)
-    chosen = resolve_runtime(runtime, target, precision)
     if chosen == "onnx":
         count = session_threads(threads, os.cpu_count())
     model = _load_sentence_transformer(folder, name, target)

@@ -83,6 +83,19 @@ def test_the_model_is_loaded_as_the_settings_say(monkeypatch: pytest.MonkeyPatch
     assert seen == {"precision": "int8", "device": "cpu", "threads": 1, "runtime": "torch"}
 
 
+def test_settings_that_cannot_work_together_are_one_line(
+    project_env: None, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """ONNX Runtime asked for with int8 (torch's quantization) is exit 2 and one line."""
+    monkeypatch.setenv("EMBEDDING_RUNTIME", "onnx")
+    monkeypatch.setenv("EMBEDDING_PRECISION", "int8")
+    assert main(["model"]) == 2
+    err = capsys.readouterr().err
+    errors = [line for line in err.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "EMBEDDING_PRECISION=fp32" in errors[0]
+    assert "Traceback" not in err
+
+
 def test_eval_prints_the_metrics_table(
     project_env: None, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
