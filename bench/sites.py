@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import ROOT, SITE, TIMEZONE, peak_rss_mb, percentiles_ms, questions
+from bench.report import stage_cell, stages_timed
 from bench.serving import timed_answer
 from bot.embedding.models import SentenceTransformerEmbedder, load_embedder
 from bot.index.analysis import JapaneseAnalyzer
@@ -117,8 +118,8 @@ def table(sites: list[dict[str, Any]]) -> str:
     add(
         "first question after start-up", lambda s: f"{s['serve']['first_question_s'] * 1000:.0f} ms"
     )
-    for stage in _stages(sites):
-        add(f"question {stage} p50 / p95 / p99 ms", lambda s, g=stage: _ms(s, g))
+    for stage in stages_timed(sites):
+        add(f"question {stage} p50 / p95 / p99 ms", lambda s, g=stage: stage_cell(s, g))
     add("questions timed", lambda s: str(s["serve"]["questions"]))
     add("peak RSS first index / serving", lambda s: _rss(s))
     return "\n".join(lines)
@@ -126,20 +127,6 @@ def table(sites: list[dict[str, Any]]) -> str:
 
 def _sizes(cold: dict[str, Any]) -> str:
     return f"{cold['articles']} / {cold['passages']:,} ({cold['sentences']:,})"
-
-
-def _stages(sites: list[dict[str, Any]]) -> list[str]:
-    names: dict[str, None] = {}
-    for site in sites:
-        names.update(dict.fromkeys(site["serve"]["latency_ms"]))
-    return list(names)
-
-
-def _ms(site: dict[str, Any], stage: str) -> str:
-    values = site["serve"]["latency_ms"].get(stage)
-    if values is None:
-        return "–"
-    return " / ".join(f"{values[k]:.1f}" for k in ("p50", "p95", "p99"))
 
 
 def _rss(site: dict[str, Any]) -> str:
