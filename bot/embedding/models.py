@@ -119,7 +119,6 @@ class SentenceTransformerEmbedder:
         self._query_prompt = "query" if "query" in prompts else None
         self._document_prompt = "document" if "document" in prompts else None
         self._device = model.device
-        self._one_at_a_time = onnx is not None or self._device.type == "cpu"
         self._normalized = any(type(m).__name__ == "Normalize" for m in model.children())
 
     @property
@@ -159,7 +158,7 @@ class SentenceTransformerEmbedder:
         with self._lock:
             if self._onnx is not None:
                 return self._embed_grouped(prompted)
-            size = 1 if self._one_at_a_time else self._batch_size
+            size = 1 if self._device.type == "cpu" else self._batch_size
             rows = [self._forward(prompted[i : i + size]) for i in range(0, len(prompted), size)]
         return np.concatenate(rows).astype(np.float32, copy=False)
 
@@ -228,21 +227,16 @@ def load_embedder(
     except ValueError as exc:
         raise ModelNotFound(str(exc)) from None
     folder, identity, prompts = resolve_model(name, cache_dir)
-    count = use_threads(threads)
-    if chosen == "onnx":
-        count = session_threads(threads, os.cpu_count())
-    model = _load_sentence_transformer(folder, name, target)
-    if prompts and not getattr(model, "prompts", None):
-        model.prompts = dict(prompts)
+    use_threads(threads)
+    model = _load_sentence_transformer(folder, name, target, prompts)
     applied = apply_precision(model, precision, target)
     onnx = None
     if chosen == "onnx":
         path, source = graph_path(cache_dir, identity, folder), graph_source(identity, folder)
+        count = session_threads(threads, os.cpu_count())
         onnx = _onnx_forward(model, path, source, count, runtime)
         if onnx is None and model.device.type == "meta":  # released for a graph that failed
-            model = _load_sentence_transformer(folder, name, target)
-            if prompts and not getattr(model, "prompts", None):
-                model.prompts = dict(prompts)
+            model = _load_sentence_transformer(folder, name, target, prompts)
     return SentenceTransformerEmbedder(model, identity_for(identity, applied), batch_size, onnx)
 
 
@@ -324,7 +318,10 @@ def _missing(name: str, reason: str) -> str:
     )
 
 
-def _load_sentence_transformer(folder: Path, name: str, device: str = "cpu") -> SentenceTransformer:
+def _load_sentence_transformer(
+    folder: Path, name: str, device: str = "cpu", prompts: dict[str, str] | None = None
+) -> SentenceTransformer:
+    """The folder as a SentenceTransformer, given ``prompts`` where it has none of its own."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")  # a resolved folder never needs the hub
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     from sentence_transformers import SentenceTransformer
@@ -333,6 +330,9 @@ def _load_sentence_transformer(folder: Path, name: str, device: str = "cpu") -> 
     transformers_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
 
     try:
-        return SentenceTransformer(str(folder), device=device, local_files_only=True)
+        model = SentenceTransformer(str(folder), device=device, local_files_only=True)
     except (OSError, ValueError, KeyError) as exc:
         raise ModelNotFound(_missing(name, f"{folder} is not a model folder: {exc}")) from None
+    if prompts and not getattr(model, "prompts", None):
+        model.prompts = dict(prompts)
+    return model

@@ -113,10 +113,6 @@ class OnnxForward:
         self._session = session
         self._inputs = [item.name for item in session.get_inputs()]
 
-    @property
-    def inputs(self) -> list[str]:
-        return list(self._inputs)
-
     def __call__(self, features: Mapping[str, Any]) -> np.ndarray:
         feed = {name: _int64(features[name]) for name in self._inputs}
         (vectors,) = self._session.run([OUTPUT], feed)
@@ -200,24 +196,24 @@ def open_session(path: Path, threads: int) -> onnxruntime.InferenceSession:
     return onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
 
-class _SentenceEmbedding:
-    """Factory for the exported module; kept apart so torch is imported only when needed."""
+def _sentence_embedding(model: SentenceTransformer, names: list[str]) -> torch.nn.Module:
+    """The module exported: token tensors in (named ``names``), unit vectors out.
 
-    @staticmethod
-    def module(model: SentenceTransformer, names: list[str]) -> torch.nn.Module:
-        import torch
+    Defined here, not at module level, so torch is imported only when a graph is exported.
+    """
+    import torch
 
-        class SentenceEmbedding(torch.nn.Module):
-            def __init__(self) -> None:
-                super().__init__()
-                self.model = model
+    class SentenceEmbedding(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.model = model
 
-            def forward(self, *inputs: torch.Tensor) -> torch.Tensor:
-                features = dict(zip(names, inputs, strict=True))
-                vectors = self.model.forward(features)[OUTPUT]
-                return torch.nn.functional.normalize(vectors, dim=-1)
+        def forward(self, *inputs: torch.Tensor) -> torch.Tensor:
+            features = dict(zip(names, inputs, strict=True))
+            vectors = self.model.forward(features)[OUTPUT]
+            return torch.nn.functional.normalize(vectors, dim=-1)
 
-        return SentenceEmbedding().eval()
+    return SentenceEmbedding().eval()
 
 
 def export_graph(model: SentenceTransformer, folder: Path, source: str = "") -> None:
@@ -243,7 +239,7 @@ def export_graph(model: SentenceTransformer, folder: Path, source: str = "") -> 
         with warnings.catch_warnings(), torch.inference_mode(False), torch.no_grad():
             warnings.simplefilter("ignore")  # the tracer's notes on Python control flow
             torch.onnx.export(
-                _SentenceEmbedding.module(model, names),
+                _sentence_embedding(model, names),
                 tuple(probe[name].cpu() for name in names),
                 str(traced),
                 input_names=names,
