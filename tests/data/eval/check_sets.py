@@ -4,8 +4,9 @@ Usage: python tests/data/eval/check_sets.py tests/data/eval/sample.jsonl [more.j
 
 Every line must have exactly the expected keys, a known kind and language, a unique id,
 and evidence strings that are verbatim substrings of the body (front matter removed) of
-the named article or of one of its `also_ok` articles. An unanswerable question has a
-null article, no `also_ok` and no evidence, and only an unanswerable question may. A
+the named article or of one of its `also_ok` articles. An unanswerable question (kind
+`unanswerable`, or `off_topic`: outside the blog's subject altogether) has a null
+article, no `also_ok` and no evidence, and only an unanswerable question may. A
 crosslingual question is in the other language than the evidence in its own article.
 Evidence found in an article the line does not list is reported as a warning: the
 question may need that article in `also_ok`.
@@ -17,8 +18,9 @@ as text (Liquid tags and comments, HTML tags and comments, link targets, referen
 definitions, kramdown attribute lists).
 
 Corpora: `sample` is the sample blog in `corpus/`; any other name is the fixture site
-`tests/data/sites/<name>/`. Its articles are the files the bot reads (Markdown extensions,
-no hidden or underscore folders other than `_posts`), less the fixture notes `FIXTURE.md`.
+`tests/data/sites/<name>/`; `*` means every corpus and is allowed only on an `off_topic`
+question. Its articles are the files the bot reads (Markdown extensions, no hidden or
+underscore folders other than `_posts`), less the fixture notes `FIXTURE.md`.
 
 Prints errors and warnings, then counts per kind, language and article. Exits 1 on errors.
 """
@@ -42,7 +44,11 @@ ARTICLE_SUFFIXES = (".md", ".markdown", ".mkdown", ".mkd", ".mkdn", ".txt")
 NOT_ARTICLES = frozenset({"FIXTURE.md"})
 
 KEYS = frozenset({"id", "corpus", "lang", "question", "article", "also_ok", "evidence_any", "kind"})
-KINDS = ("fact", "paraphrase", "keyword", "opinion", "crosslingual", "unanswerable")
+KINDS = ("fact", "paraphrase", "keyword", "opinion", "crosslingual", "unanswerable", "off_topic")
+# Kinds with no answer in the corpus: null article, no also_ok, no evidence.
+UNANSWERED = frozenset({"unanswerable", "off_topic"})
+# The corpus value of a question asked on every corpus; only an off_topic question may have it.
+EVERY_CORPUS = "*"
 LANGS = ("ja", "en")
 EVIDENCE_MIN, EVIDENCE_MAX = 10, 60
 
@@ -263,7 +269,11 @@ def check_types(rec: dict[str, Any], where: str, rep: Report) -> bool:
 def check_labels(rec: dict[str, Any], where: str, corpora: Corpora, rep: Report) -> bool:
     """Corpus, kind and language are known and agree with the question text."""
     ok = True
-    if not corpora.known(rec["corpus"]):
+    if rec["corpus"] == EVERY_CORPUS:
+        if rec["kind"] != "off_topic":
+            rep.errors.append(f"{where}: corpus {EVERY_CORPUS!r} is only for kind off_topic")
+            ok = False
+    elif not corpora.known(rec["corpus"]):
         rep.errors.append(f"{where}: unknown corpus {rec['corpus']!r}")
         ok = False
     if rec["kind"] not in KINDS:
@@ -281,11 +291,11 @@ def check_labels(rec: dict[str, Any], where: str, corpora: Corpora, rep: Report)
 
 
 def check_unanswerable(rec: dict[str, Any], where: str, rep: Report) -> bool:
-    """Unanswerable <=> null article, no also_ok, no evidence. True if answerable."""
-    unanswerable = rec["kind"] == "unanswerable"
+    """Unanswerable or off_topic <=> null article, no also_ok, no evidence. True if answerable."""
+    unanswerable = rec["kind"] in UNANSWERED
     empty = rec["article"] is None and not rec["evidence_any"]
     if unanswerable and not (empty and not rec["also_ok"]):
-        rep.errors.append(f"{where}: unanswerable needs article null, also_ok [], evidence []")
+        rep.errors.append(f"{where}: {rec['kind']} needs article null, also_ok [], evidence []")
     if not unanswerable and (rec["article"] is None or not rec["evidence_any"]):
         rep.errors.append(f"{where}: answerable question needs an article and evidence")
     return not unanswerable and rec["article"] is not None
