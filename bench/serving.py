@@ -11,7 +11,6 @@ import asyncio
 import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from dataclasses import fields
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -48,10 +47,9 @@ def serve(args: dict[str, Any], embedder: Embedder, index: Index) -> dict[str, A
 
 def timed_answer(engine: Engine, text: str) -> dict[str, float]:
     """Seconds per stage of one question, as the engine timed them, then `total`."""
-    _, times = engine.answer_timed(text)
-    return {
-        field.name.removesuffix("_ms"): getattr(times, field.name) / 1000 for field in fields(times)
-    }
+    answer = engine.answer(text)
+    seconds = {stage: ms / 1000 for stage, ms in answer.timings_ms.items()}
+    return {**seconds, "total": answer.latency_ms / 1000}
 
 
 def components(index: Index, embedder: Embedder, analyzer: JapaneseAnalyzer) -> dict[str, Any]:

@@ -15,25 +15,27 @@ from tqdm import tqdm
 
 from bot.cli import UserError
 from bot.embedding.models import ModelNotFound, SentenceTransformerEmbedder, load_embedder
-from bot.index.refresh import ReindexReport
-from bot.questions import Origin, QuestionLog, QuestionLogError, QuestionRecord, new_question_id
-from bot.retrieval.answers import Answer, by_article
-from bot.retrieval.calibration import format_model
-from bot.retrieval.cvreport import held_out_summary, reliability_plot
-from bot.retrieval.engine import Engine, EngineConfig
-from bot.retrieval.evalrun import merge, observe, observed_configs
-from bot.retrieval.evaluation import (
+from bot.evaluation.calibration import format_model, format_sentences
+from bot.evaluation.labelled import (
     EvalFileError,
     Labelled,
     Report,
     answer_outcome,
+    asked_everywhere,
     corpus_folder,
     format_table,
     read_questions,
     result_line,
     score,
 )
+from bot.evaluation.observe import merge, observe, observed_configs
+from bot.evaluation.report import held_out_summary, reliability_plot
+from bot.index.refresh import ReindexReport
+from bot.questions import Origin, QuestionLog, QuestionLogError, QuestionRecord, new_question_id
+from bot.retrieval.answers import Answer, by_article
+from bot.retrieval.engine import Engine, EngineConfig
 from bot.retrieval.search import MODES, SHIPPED_MODE, Filters, Mode
+from bot.retrieval.serving import Options
 from bot.settings import Settings
 
 TIER_LABELS = {
@@ -148,7 +150,7 @@ def run_ask(args: argparse.Namespace, settings: Settings) -> int:
     filters = Filters(args.category, args.tag, args.since, args.until)
     question_id = new_question_id()  # given before answering, as in Discord
     asked_at = datetime.now(UTC)
-    answer = engine.answer(args.question, k=args.k, filters=filters)
+    answer = engine.answer(args.question, Options(k=args.k, filters=filters))
     if not args.no_log:
         record = QuestionRecord(question_id, asked_at, Origin("cli"), answer, engine.embedder.name)
         asyncio.run(log_question(settings, record))
@@ -176,7 +178,7 @@ async def log_question(settings: Settings, record: QuestionRecord) -> None:
 def format_answer(answer: Answer) -> str:
     lines = [
         f"Q: {answer.question}",
-        f"[{TIER_LABELS[answer.tier]}] confidence {answer.best_score:.2f}",
+        f"[{TIER_LABELS[answer.tier]}] confidence {answer.confidence:.2f}",
     ]
     if answer.notice:
         lines.append(answer.notice)
@@ -204,7 +206,7 @@ def run_reindex(args: argparse.Namespace, settings: Settings) -> int:
 
 def _read_all(paths: list[Path]) -> list[Labelled]:
     try:
-        return [item for path in paths for item in read_questions(path)]
+        return asked_everywhere([item for path in paths for item in read_questions(path)])
     except (OSError, EvalFileError) as exc:
         raise UserError(str(exc)) from None
 
@@ -229,6 +231,9 @@ def engines_for(items: list[Labelled], settings: Settings) -> dict[str, Engine]:
     return engines
 
 
+EVALUATION = Options(k=3, keep_ranking=True)  # scored refused or not: keep what was ranked
+
+
 def run_eval(args: argparse.Namespace, settings: Settings) -> int:
     items = _read_all(args.file)
     if args.cv or args.calibrate:
@@ -238,9 +243,8 @@ def run_eval(args: argparse.Namespace, settings: Settings) -> int:
     reports: dict[str, Report] = {}
     answers: list[Answer] = []
     for mode in modes:
-        answers = [
-            engines[i.corpus].answer_for_evaluation(i.question, k=3, mode=mode) for i in items
-        ]
+        options = Options(k=3, mode=mode, keep_ranking=True)
+        answers = [engines[i.corpus].answer(i.question, options) for i in items]
         reports[mode] = score(
             (i, answer_outcome(i, a)) for i, a in zip(items, answers, strict=True)
         )
@@ -248,7 +252,7 @@ def run_eval(args: argparse.Namespace, settings: Settings) -> int:
         shipped = (
             answers
             if not args.compare
-            else [engines[i.corpus].answer_for_evaluation(i.question, k=3) for i in items]
+            else [engines[i.corpus].answer(i.question, EVALUATION) for i in items]
         )
         lines = [result_line(i, a) for i, a in zip(items, shipped, strict=True)]
         args.results.write_text(
@@ -284,6 +288,7 @@ def run_cv(
     if args.calibrate:
         name = next(iter(engines.values())).embedder.name
         print(format_model(name, summary.shipped.model, summary.shipped.thresholds))
+        print(format_sentences(summary.shipped.sentences))
     if args.plot:
         reliability_plot(summary.confidences, summary.answerable, args.plot)
         print(f"reliability plot written to {args.plot}")

@@ -48,8 +48,14 @@ class Passage:
 
     @property
     def content_hash(self) -> str:
-        """Keys the vector cache: unchanged text is never embedded twice."""
-        payload = f"{self.heading or ''}\n{self.text}".encode()
+        """Keys the vector cache: unchanged text is never embedded twice.
+
+        The cached value is the passage vector and one vector per sentence, so the key
+        covers the sentence boundaries too: the same words split at other line breaks
+        (a footer repeated across posts) are another entry, not a wrong row count.
+        """
+        sentences = "\x1f".join(s.text for s in self.sentences)
+        payload = f"{self.heading or ''}\n{self.text}\n\x1e{sentences}".encode()
         return hashlib.blake2b(payload, digest_size=16).hexdigest()
 
     @property

@@ -183,7 +183,7 @@ def article_embed(group: Sequence[Result], lang: Lang, budget: int) -> discord.E
     """
     best = group[0]
     title = escape_trimmed(best.title or best.url, min(TITLE_MAX, budget // 3)) or "…"
-    footer = trim(f"{best.date} · {confidence_label(best.tier, best.score, lang)}", 120)
+    footer = trim(f"{best.date} · {confidence_label(best.tier, best.confidence, lang)}", 120)
     room = min(DESCRIPTION_MAX, EXCERPT_SOFT_MAX * len(group), budget - len(title) - len(footer))
     rooms = _share(room - 2 * (len(group) - 1), [len(r.excerpt) + 160 for r in group])
     pieces = [
@@ -202,7 +202,7 @@ def article_embed(group: Sequence[Result], lang: Lang, budget: int) -> discord.E
 
 def _passage_text(result: Result, labelled: bool, lang: Lang, room: int) -> str:
     """'§ heading' (with this excerpt's confidence when it is not the best) and the excerpt."""
-    label = f" · {confidence_label(result.tier, result.score, lang)}" if labelled else ""
+    label = f" · {confidence_label(result.tier, result.confidence, lang)}" if labelled else ""
     heading = f"§ {escape_trimmed(result.heading, 120)}{label}\n" if result.heading else ""
     if not heading and label:
         heading = f"§{label}\n"

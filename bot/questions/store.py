@@ -114,12 +114,12 @@ class QuestionRow:
             user_hash=origin.user_hash,
             tier=answer.tier,
             answered=int(answer.tier == "answer"),
-            best_score=float(answer.best_score),
+            best_score=float(answer.confidence),
             latency_ms=float(answer.latency_ms),
             index_version=answer.index_version,
             model=record.model,
             results=tuple(
-                ResultRow(r.rank, r.source, r.title, r.url, r.passage_id, r.heading, r.score)
+                ResultRow(r.rank, r.source, r.title, r.url, r.passage_id, r.heading, r.confidence)
                 for r in answer.results
             ),
         )

@@ -19,17 +19,17 @@ class Result:
     date: str  # YYYY-MM-DD in the site's timezone
     heading: str | None
     excerpt: str  # plain text; the matching sentence wrapped in **…**
-    # This excerpt's own confidence in [0, 1]: the answer model on this passage's evidence,
-    # with the question's caps; `tier` comes from it. Not the ranking's fused relevance
-    # (`Hit.relevance`, unbounded), which only orders the results.
-    score: float
+    confidence: float  # this excerpt's own, in [0, 1]; `tier` comes from it
     source: str  # article path relative to the corpus folder
     passage_id: str
     rank: int
     tier: Tier = "answer"  # the tier of `score`, never above the answer's
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        """The record as JSON, its confidence under the name the log and clients read."""
+        record = asdict(self)
+        record["score"] = record.pop("confidence")
+        return record
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,7 +39,7 @@ class Answer:
     question: str
     tier: Tier
     results: tuple[Result, ...]
-    best_score: float
+    confidence: float  # that the first excerpt answers, in [0, 1]; decides `tier`
     language: str  # "ja", "en" or "other", guessed from the script
     index_version: str
     latency_ms: float = 0.0
@@ -57,7 +57,7 @@ class Answer:
             "question": self.question,
             "tier": self.tier,
             "answered": self.answered,
-            "best_score": round(self.best_score, 4),
+            "best_score": round(self.confidence, 4),
             "language": self.language,
             "index_version": self.index_version,
             "notice": self.notice,

@@ -10,25 +10,19 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from bot.index.analysis import JapaneseAnalyzer
 from bot.index.snapshot import Index
 from bot.retrieval.confidence import AnswerType, asked_value, missing_answer_type
+from bot.retrieval.coverage import top_cosine
+from bot.retrieval.emphasis import Question
 from bot.retrieval.excerpts import hit_excerpt
 from bot.retrieval.query import Query, name_words
-from bot.retrieval.search import (
-    DIVERSITY,
-    Filters,
-    Hit,
-    Mode,
-    Signals,
-    article_mask,
-    rank,
-    term_coverage,
-)
+from bot.retrieval.search import Hit, Signals, article_mask, rank, term_coverage
+from bot.retrieval.serving import Options, Serving
 from bot.retrieval.timing import Stopwatch
 
 log = logging.getLogger(__name__)
@@ -53,27 +47,36 @@ class Assessor:
 
     def assess(
         self,
-        index: Index,
+        serving: Serving,
         query: Query,
         vector: np.ndarray,
         k: int,
-        filters: Filters | None,
-        mode: Mode,
+        options: Options,
         watch: Stopwatch,
-        diversity: float = DIVERSITY,
     ) -> Assessment:
         """Rank, cut excerpts, then measure the question; each part is a lap of `watch`."""
+        index = serving.index
         terms = self.analyzer.terms(query.text)
-        hits = rank(index, vector, terms, k, mode, article_mask(index, filters), diversity)
+        mask = article_mask(index, options.filters)
+        hits = rank(index, vector, terms, k, options.mode, mask, options.diversity)
         watch.lap("search")
-        asked = asked_value(query.text, query.language)
-        excerpts = [hit_excerpt(index, hit, terms, self.analyzer, asked) for hit in hits]
+        question = question_for(index, terms, query)
+        excerpts = [hit_excerpt(index, hit, question, self.analyzer) for hit in hits]
         watch.lap("excerpts")
         absent = self.names.absent(index, query)
         signals = question_signals(index, hits, terms, query.language, absent)
+        above = serving.null.above(top_cosine(index, vector), query.language)
+        signals = replace(signals, above_null=above)
         missing = missing_type_about(self.analyzer, query, excerpts)
         watch.lap("confidence")
         return Assessment(hits, signals, excerpts, missing)
+
+
+def question_for(index: Index, terms: Sequence[str], query: Query) -> Question:
+    """What the sentence choice needs to know of the question, on this index."""
+    known = [t for t in terms if index.lexical.document_frequency(t)]
+    weights = {t: index.lexical.idf(t) for t in known}
+    return Question(weights, asked_value(query.text, query.language), query.language)
 
 
 class AbsentNames:

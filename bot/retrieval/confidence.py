@@ -44,34 +44,50 @@ class Thresholds:
 
 @dataclass(frozen=True, slots=True)
 class Model:
-    """Logistic coefficients over the features of `features`, in their raw units."""
+    """Logistic coefficients over the features of `features`, in their raw units, and the
+    coverage floor: a question whose best cosine stands fewer standard deviations than
+    this above the blog's null (`bot.retrieval.coverage`) is not covered."""
 
     intercept: float
     relevance: float
     top_sentence: float
     term_coverage: float
     english: float
+    above_null: float = 0.0
+    coverage_floor: float = -math.inf
 
     def probability(self, signals: Signals) -> float:
         return self.probability_of(features(signals))
 
     def probability_of(self, x: Sequence[float]) -> float:
         """The same, from the feature values (what calibration works with)."""
-        weights = (self.relevance, self.top_sentence, self.term_coverage, self.english)
+        weights = (
+            self.relevance,
+            self.top_sentence,
+            self.term_coverage,
+            self.english,
+            self.above_null,
+        )
         logit = self.intercept + sum(w * v for w, v in zip(weights, x, strict=True))
         return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, logit))))
 
+    def covers(self, above_null: float) -> bool:
+        """Whether a question this far above the blog's null is on the blog's subject."""
+        return above_null >= self.coverage_floor
 
-FEATURES = ("relevance", "top_sentence", "term_coverage", "english")
+
+FEATURES = ("relevance", "top_sentence", "term_coverage", "english", "above_null")
 ABSENT_NAME_CAP = 0.3  # confidence ceiling when the question names what the blog never does
 ANSWER_TYPE_CAP = 0.3  # ceiling when no shown excerpt states the date, price or number asked
+UNCOVERED_CAP = 0.1  # ceiling below the coverage floor: under `related`, so tier `none`
+NULL_CLIP = 10.0  # distances from the null beyond this say nothing more
 
 # `python -m bot eval tests/data/eval/{sample,ruby-lang,vim-jp,jekyll-docs}.jsonl
 # tests/data/questions.jsonl tests/data/answer_types.jsonl --calibrate` (docs/eval.md): L2
 # logistic regression, C=1, standardised features, coefficients in raw units, fitted on every
 # labelled question of those six sets (the development questions never); the answer
 # threshold is the lowest that shows at most 10% of their unanswerable questions as
-# `answer` (`bot.retrieval.crossval.WRONG_ANSWERS`). The
+# `answer` (`bot.evaluation.crossval.WRONG_ANSWERS`). The
 # held-out (leave-one-set-out) figures of this procedure are in docs/eval.md.
 E5_SMALL = Model(
     intercept=-17.71, relevance=0.2888, top_sentence=20.04, term_coverage=-1.231, english=0.899
@@ -89,14 +105,19 @@ DEFAULT = (
 )
 
 
-def features(signals: Signals) -> tuple[float, float, float, float]:
+def features(signals: Signals) -> tuple[float, float, float, float, float]:
     """The model's inputs, in the order of `FEATURES`."""
     return (
         signals.relevance,
         signals.top_sentence,
         signals.term_coverage,
         1.0 if signals.english else 0.0,
+        clipped_null(signals.above_null),
     )
+
+
+def clipped_null(above_null: float) -> float:
+    return max(-NULL_CLIP, min(NULL_CLIP, above_null))
 
 
 def _calibrated(model: str) -> tuple[Model, Thresholds]:
@@ -128,6 +149,9 @@ def confidence(
     number) when no shown excerpt states one: similarity alone cannot overrule that.
     """
     probability = model.probability(signals)
+    if not model.covers(signals.above_null):
+        log.debug("best cosine %.2f sd above the blog's null: not covered", signals.above_null)
+        probability = min(probability, UNCOVERED_CAP)
     if signals.absent_names:
         log.debug("names absent from the corpus: %s", ", ".join(signals.absent_names))
         probability = min(probability, ABSENT_NAME_CAP)

@@ -24,9 +24,10 @@ from bot.index.snapshot import Index
 from bot.retrieval.answers import Answer
 from bot.retrieval.assessment import Assessment, Assessor
 from bot.retrieval.confidence import Thresholds, model_for, thresholds_for
+from bot.retrieval.coverage import measure, probe_texts
 from bot.retrieval.query import Query, clean_question
-from bot.retrieval.search import DIVERSITY, SHIPPED_MODE, Filters, Mode
-from bot.retrieval.timing import StageTimes, Stopwatch
+from bot.retrieval.serving import READERS, Options, Serving
+from bot.retrieval.timing import Stopwatch
 from bot.retrieval.verdict import decide
 from bot.settings import Settings
 
@@ -73,12 +74,13 @@ class Engine:
         self.config = config
         self.embedder = embedder
         self.analyzer = JapaneseAnalyzer()
-        self.index = index
         self.thresholds: Thresholds = thresholds_for(
             embedder.name, config.answer_threshold, config.related_threshold
         )
         self.model = model_for(embedder.name)
-        self._assessor = Assessor(self.analyzer)
+        self.assessor = Assessor(self.analyzer)
+        self._probes = np.asarray(embedder.embed_queries(probe_texts()), np.float32)
+        self.serving = self._serving_for(index)
         self._reindex_lock = asyncio.Lock()
         self._query_batcher: QueryBatcher | None = None
         self._batcher_loop: asyncio.AbstractEventLoop | None = None
@@ -93,120 +95,69 @@ class Engine:
         )
         return cls(config, embedder, index), report
 
+    @property
+    def index(self) -> Index:
+        return self.serving.index
+
+    def _serving_for(self, index: Index) -> Serving:
+        """`index` with its null measured: the probes' best cosines there (blocking)."""
+        return Serving(index, measure(index, self._probes))
+
     # -- questions -------------------------------------------------------------------
-    def answer(
-        self,
-        question: str,
-        k: int | None = None,
-        filters: Filters | None = None,
-        mode: Mode = SHIPPED_MODE,
-    ) -> Answer:
+    def answer(self, question: str, options: Options = READERS) -> Answer:
         """Answer one raw question (blocking: call `ask` from async code).
 
-        A `none` answer shows nothing.
+        The one way a question is answered; `Answer.timings_ms` says where the time went.
+        A `none` answer shows nothing unless `options.keep_ranking`.
         """
-        return self.answer_timed(question, k, filters, mode)[0]
+        return self._respond(self.clean(question), options, None)
 
-    def answer_timed(
-        self,
-        question: str,
-        k: int | None = None,
-        filters: Filters | None = None,
-        mode: Mode = SHIPPED_MODE,
-    ) -> tuple[Answer, StageTimes]:
-        """`answer`, with the milliseconds each stage of it took (for the benchmark)."""
-        return self._respond(self.clean(question), k, filters, mode, None, keep_ranking=False)
-
-    async def ask(
-        self, question: str, k: int | None = None, filters: Filters | None = None
-    ) -> Answer:
+    async def ask(self, question: str, options: Options = READERS) -> Answer:
         """`answer`, off the event loop; concurrent questions share one encoder call."""
         query = self.clean(question)
         vector = None if query.empty else await self._batcher().embed(query.text)
-        answer, _ = await asyncio.to_thread(
-            self._respond, query, k, filters, SHIPPED_MODE, vector, False
-        )
-        return answer
-
-    def answer_for_evaluation(
-        self,
-        question: str,
-        k: int | None = None,
-        filters: Filters | None = None,
-        mode: Mode = SHIPPED_MODE,
-        vector: np.ndarray | None = None,
-        diversity: float = DIVERSITY,
-    ) -> Answer:
-        """`answer`, except that a `none` answer keeps the results it ranked.
-
-        `eval` scores hit@k and evidence on every question, refused or not, and tries
-        rankers and diversities on one question vector (`vector`, encoded once).
-        """
-        query = self.clean(question)
-        return self._respond(query, k, filters, mode, vector, True, diversity)[0]
-
-    def assess(
-        self,
-        question: str,
-        k: int | None = None,
-        mode: Mode = SHIPPED_MODE,
-        vector: np.ndarray | None = None,
-        diversity: float = DIVERSITY,
-    ) -> Assessment:
-        """The evidence `answer` decides from, without deciding (for calibration)."""
-        query = self.clean(question)
-        if vector is None:
-            vector = self.embedder.embed_queries([query.text])[0]
-        return self._assessor.assess(
-            self.index, query, vector, self._k(k), None, mode, Stopwatch(), diversity
-        )
+        return await asyncio.to_thread(self._respond, query, options, vector)
 
     def clean(self, question: str) -> Query:
         """The searchable text of a raw question; every entry point cleans exactly once."""
         return clean_question(question, self.config.max_question_chars)
 
-    def _respond(
-        self,
-        query: Query,
-        k: int | None,
-        filters: Filters | None,
-        mode: Mode,
-        vector: np.ndarray | None,
-        keep_ranking: bool,
-        diversity: float = DIVERSITY,
-    ) -> tuple[Answer, StageTimes]:
+    def evidence(
+        self, query: Query, vector: np.ndarray, options: Options = READERS
+    ) -> tuple[Serving, Assessment]:
+        """What `answer` decides from, without deciding (`eval` fits its choices on it)."""
+        serving = self.serving
+        found = self.assessor.assess(serving, query, vector, self._k(options), options, Stopwatch())
+        return serving, found
+
+    def _respond(self, query: Query, options: Options, vector: np.ndarray | None) -> Answer:
         """Encode (unless `vector` is given), assess, decide; each stage timed."""
         watch = Stopwatch()
-        index = self.index  # one consistent index for the whole question, even mid-swap
+        serving = self.serving  # one consistent index for the whole question, even mid-swap
         if query.empty:
             notice = "The question has no words to search for."
-            unusable = Answer(
-                query.text, "none", (), 0.0, query.language, index.version, notice=notice
-            )
-            return unusable, watch.finish()
+            version = serving.index.version
+            return Answer(query.text, "none", (), 0.0, query.language, version, notice=notice)
         if vector is None:
             vector = self.embedder.embed_queries([query.text])[0]
         watch.lap("encode")
-        found = self._assessor.assess(
-            index, query, vector, self._k(k), filters, mode, watch, diversity
-        )
-        verdict = decide(index, found, self.model, self.thresholds)
+        found = self.assessor.assess(serving, query, vector, self._k(options), options, watch)
+        verdict = decide(serving.index, found, self.model, self.thresholds)
         watch.lap("confidence")
         times = watch.finish()
-        answer = Answer(
+        return Answer(
             question=query.text,
             tier=verdict.tier,
-            results=verdict.ranking if keep_ranking else verdict.shown,
-            best_score=verdict.confidence,
+            results=verdict.ranking if options.keep_ranking else verdict.shown,
+            confidence=verdict.confidence,
             language=query.language,
-            index_version=index.version,
+            index_version=serving.index.version,
             latency_ms=times.total_ms,
             timings_ms=times.stages_ms(),
         )
-        return answer, times
 
-    def _k(self, k: int | None) -> int:
-        return k or self.config.top_k
+    def _k(self, options: Options) -> int:
+        return options.k or self.config.top_k
 
     def _batcher(self) -> QueryBatcher:
         """One micro-batcher per event loop (the CLI and tests may run several loops)."""
@@ -225,18 +176,21 @@ class Engine:
         if self._reindex_lock.locked():
             raise ReindexInProgress
         async with self._reindex_lock:
-            index, report = await asyncio.to_thread(
-                refresh,
-                self.config.spec,
-                self.embedder,
-                self.analyzer,
-                self.config.cache_dir,
-                self.index,
-                progress,
-            )
-            self.index = index
+            serving, report = await asyncio.to_thread(self._rebuilt, progress)
+            self.serving = serving
         log.info("reindexed: %s", report.summary())
         return report
+
+    def _rebuilt(self, progress: Progress | None) -> tuple[Serving, ReindexReport]:
+        index, report = refresh(
+            self.config.spec,
+            self.embedder,
+            self.analyzer,
+            self.config.cache_dir,
+            self.index,
+            progress,
+        )
+        return self._serving_for(index), report
 
     def categories(self) -> list[str]:
         return sorted({c for a in self.index.articles.values() for c in a.categories})

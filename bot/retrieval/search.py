@@ -77,6 +77,9 @@ class Signals:
     term_coverage: float  # share of the question's idf mass whose terms occur in the corpus
     english: bool  # English questions score lower cosines against Japanese text
     absent_names: tuple[str, ...]  # names or numbers in the question the corpus never uses
+    # standard deviations the best passage cosine stands above the blog's own null
+    # (`bot.retrieval.coverage`); infinite when not measured
+    above_null: float = float("inf")
 
 
 def article_mask(index: Index, filters: Filters | None) -> np.ndarray | None:

@@ -60,7 +60,7 @@ def labelled(tier: Tier, results: list[Result], thresholds: Thresholds) -> tuple
     the first, those too weak to be even related, so a confident answer is not padded."""
     shown: list[Result] = []
     for result in results:
-        own = tier_for(result.score, thresholds)
+        own = tier_for(result.confidence, thresholds)
         label = own if _ORDER[own] > _ORDER[tier] else tier
         if label == "none" and shown:
             continue
@@ -80,7 +80,7 @@ def result_for(index: Index, hit: Hit, rank: int, excerpt: str, own: float) -> R
         date=article.day,
         heading=passage.heading,
         excerpt=excerpt,
-        score=round(own, 4),
+        confidence=round(own, 4),
         source=article.source,
         passage_id=passage.id,
         rank=rank,

@@ -40,7 +40,7 @@ def result(rank: int, *, size: int = 10_000, excerpt: str | None = None) -> Resu
         date="2024-05-01",
         heading="H" * size,
         excerpt=excerpt or f"{NASTY * (size // 200)}**{'本文' * size}**{NASTY * (size // 200)}",
-        score=0.5,
+        confidence=0.5,
         source=f"_posts/{rank}.md",
         passage_id=f"p{rank}",
         rank=rank,
@@ -166,7 +166,7 @@ def test_passages_of_one_article_share_its_embed() -> None:
     """Two passages of one article are one embed, both excerpts under their headings."""
     first = result(1, size=200, excerpt="前の文。**最初の答え**。後の文。")
     second = replace(result(2, size=200, excerpt="**二つ目の答え**。"), source=first.source)
-    second = replace(second, heading="別の見出し", score=0.4, tier="related")
+    second = replace(second, heading="別の見出し", confidence=0.4, tier="related")
     other = result(3, size=200, excerpt="**別の記事**。")
     embeds = answer_embeds(Answer("質問", "answer", (first, second, other), 0.9, "ja", "v1"), "ja")
     assert len(embeds) == 2

@@ -11,6 +11,7 @@ from bot.retrieval import engine as engine_module
 from bot.retrieval.confidence import tier_for
 from bot.retrieval.engine import Engine
 from bot.retrieval.query import Query, clean_question
+from bot.retrieval.serving import Options
 from tests.conftest import PostWriter, engine_for
 from tests.fakes import HashEmbedder
 
@@ -49,46 +50,45 @@ def test_answer_cleans_the_question_once(engine: Engine, monkeypatch: pytest.Mon
 
 
 def test_a_refused_answer_shows_nothing_but_evaluation_keeps_its_ranking(engine: Engine) -> None:
-    """`answer` hides a `none` answer's results; `answer_for_evaluation` keeps them."""
-    shown = engine.answer("量子コンピューターの値段", k=2)
-    kept = engine.answer_for_evaluation("量子コンピューターの値段", k=2)
+    """`answer` hides a `none` answer's results; with `keep_ranking` it keeps them."""
+    shown = engine.answer("量子コンピューターの値段", Options(k=2))
+    kept = engine.answer("量子コンピューターの値段", Options(k=2, keep_ranking=True))
     assert shown.tier == kept.tier == "none"
     assert shown.results == () and len(kept.results) >= 1
-    assert kept.best_score == shown.best_score
+    assert kept.confidence == shown.confidence
 
 
 def test_evaluation_answer_matches_answer_when_not_refused(engine: Engine) -> None:
     """Outside a refusal the evaluation answer is the reader's answer, result for result."""
-    shown = engine.answer("Metaは何に投資する？", k=2)
-    kept = engine.answer_for_evaluation("Metaは何に投資する？", k=2)
+    shown = engine.answer("Metaは何に投資する？", Options(k=2))
+    kept = engine.answer("Metaは何に投資する？", Options(k=2, keep_ranking=True))
     assert shown.tier == kept.tier != "none"
     assert shown.results == kept.results
 
 
-def test_answer_timed_reports_every_stage(engine: Engine) -> None:
+def test_answer_reports_every_stage(engine: Engine) -> None:
     """Each stage is timed, none is negative, and together they fit in the total."""
-    answer, times = engine.answer_timed("Metaの投資")
-    stages = times.stages_ms()
+    answer = engine.answer("Metaの投資")
+    stages = answer.timings_ms
     assert set(stages) == {"encode", "search", "excerpts", "confidence"}
     assert all(ms >= 0.0 for ms in stages.values())
-    assert times.search_ms > 0.0 and times.encode_ms > 0.0
-    assert sum(stages.values()) <= times.total_ms
-    assert answer.latency_ms == times.total_ms and answer.timings_ms == stages
+    assert stages["search"] > 0.0 and stages["encode"] > 0.0
+    assert sum(stages.values()) <= answer.latency_ms
 
 
 def test_unusable_question_is_timed_without_stages(engine: Engine) -> None:
     """A question with no words is not encoded or searched, and says why."""
-    answer, times = engine.answer_timed("<@123> ***")
+    answer = engine.answer("<@123> ***")
     assert answer.tier == "none" and answer.notice
-    assert times.encode_ms == times.search_ms == 0.0
+    assert answer.timings_ms == {} and answer.results == ()
 
 
 def test_result_score_is_the_confidence_its_tier_comes_from(engine: Engine) -> None:
     """Each result's tier is the tier of its own `score`, capped by the answer's tier."""
     order = {"answer": 0, "related": 1, "none": 2}
-    answer = engine.answer_for_evaluation("Metaは何に投資する？", k=2)
+    answer = engine.answer("Metaは何に投資する？", Options(k=2, keep_ranking=True))
     assert answer.results
     for result in answer.results:
-        own = tier_for(result.score, engine.thresholds)
+        own = tier_for(result.confidence, engine.thresholds)
         expected = max(own, answer.tier, key=order.__getitem__)
         assert result.tier == (answer.tier if expected == "none" else expected)

@@ -9,8 +9,11 @@ import pytest
 
 from bot.retrieval.engine import Engine
 from bot.retrieval.search import Filters, rank
+from bot.retrieval.serving import Options
 from tests.conftest import PostWriter, engine_for
 from tests.fakes import HashEmbedder
+
+KEEP = Options(keep_ranking=True)  # scored whatever the tier, as `eval` does
 
 POSTS = {
     "2025-01-01-invest.md": (
@@ -48,13 +51,13 @@ def test_keyword_question_finds_its_exact_token(
     engine: Engine, question: str, article: str
 ) -> None:
     """Names and amounts that embeddings blur are found by the lexical side."""
-    answer = engine.answer_for_evaluation(question)
+    answer = engine.answer(question, KEEP)
     assert article in answer.results[0].source
 
 
 def test_paraphrase_finds_its_passage(engine: Engine) -> None:
     """Different wording, same content words in other forms: the right article comes first."""
-    answer = engine.answer_for_evaluation("トマトを育てるには日当たりが大事？")
+    answer = engine.answer("トマトを育てるには日当たりが大事？", KEEP)
     assert "garden" in answer.results[0].source
     assert "日当たり" in answer.results[0].excerpt
 
@@ -67,23 +70,25 @@ def test_off_topic_question_is_refused(engine: Engine) -> None:
 
 def test_filter_excludes_other_categories(engine: Engine) -> None:
     """A category filter keeps every other category out, even the best match."""
-    answer = engine.answer_for_evaluation("GPT-4oで何ができる？", filters=Filters(category="庭"))
+    answer = engine.answer(
+        "GPT-4oで何ができる？", Options(filters=Filters(category="庭"), keep_ranking=True)
+    )
     assert answer.results and all("garden" in r.source for r in answer.results)
 
 
 def test_one_result_per_article_with_scores_in_unit_range(engine: Engine) -> None:
     """Results name distinct articles; each score is a probability-like value in [0, 1]."""
-    answer = engine.answer_for_evaluation("Metaの投資", k=3)
+    answer = engine.answer("Metaの投資", Options(k=3, keep_ranking=True))
     sources = [r.source for r in answer.results]
     assert len(sources) == len(set(sources))
-    assert all(0.0 <= r.score <= 1.0 for r in answer.results)
-    assert 0.0 <= answer.best_score <= 1.0
+    assert all(0.0 <= r.confidence <= 1.0 for r in answer.results)
+    assert 0.0 <= answer.confidence <= 1.0
 
 
 def test_modes_all_rank(engine: Engine) -> None:
     """Dense-only and lexical-only modes (for `eval --compare`) return ranked results."""
     for mode in ("dense", "lexical", "hybrid"):
-        answer = engine.answer_for_evaluation("GPT-4oで何ができる？", mode=mode)
+        answer = engine.answer("GPT-4oで何ができる？", Options(mode=mode, keep_ranking=True))
         assert answer.results, mode
 
 

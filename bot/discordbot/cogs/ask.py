@@ -26,6 +26,7 @@ from bot.discordbot.cogs.feedback import answer_view
 from bot.discordbot.replies import answer_content, answer_embeds
 from bot.questions import Origin, QuestionRecord
 from bot.retrieval.search import Filters
+from bot.retrieval.serving import Options
 
 if TYPE_CHECKING:
     from bot.discordbot.client import BlogBot
@@ -112,7 +113,7 @@ class Ask(commands.Cog):
         with self.bot.in_flight():
             await interaction.response.defer(ephemeral=private, thinking=True)
             filters = Filters(category or None, tag or None, start, end)
-            answer = await self.bot.engine.ask(question, filters=filters)
+            answer = await self.bot.engine.ask(question, Options(filters=filters))
             await self.bot.questions.record_durably(
                 QuestionRecord(
                     id=question_id,

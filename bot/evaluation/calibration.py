@@ -1,15 +1,17 @@
 """Fit the confidence model on labelled questions' evidence, so its coefficients come from
-data; `bot.retrieval.crossval` decides on which questions.
+data; `bot.evaluation.crossval` decides on which questions.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from bot.retrieval.confidence import FEATURES, Model, Thresholds
+from bot.retrieval.emphasis import SENTENCE_FEATURES, SentenceModel
 
 
 def _ratio(part: float, whole: int) -> float | None:
@@ -89,10 +91,20 @@ def refusal_rates(
 def format_model(name: str, model: Model, thresholds: Thresholds) -> str:
     """The `CALIBRATED` entry for `name`, ready to paste into bot/confidence.py."""
     weights = ", ".join(f"{f}={_g(getattr(model, f))}" for f in FEATURES)
+    floor = "" if math.isinf(model.coverage_floor) else f", coverage_floor={model.coverage_floor:g}"
     return (
-        f'"{name}": (\n    Model(intercept={_g(model.intercept)}, {weights}),\n'
+        f'"{name}": (\n    Model(intercept={_g(model.intercept)}, {weights}{floor}),\n'
         f"    Thresholds(answer={thresholds.answer}, related={thresholds.related}),\n),"
     )
+
+
+def format_sentences(sentences: SentenceModel | None) -> str:
+    """The `FITTED` sentence model, ready to paste into bot/retrieval/emphasis.py."""
+    if sentences is None:
+        return "# no sentence model: the ranker's sentence is bold"
+    weights = ", ".join(f"{_g(w)}" for w in sentences.weights)
+    names = ", ".join(SENTENCE_FEATURES)
+    return f"FITTED = SentenceModel(({weights}))  # {names}"
 
 
 def _g(value: float) -> str:

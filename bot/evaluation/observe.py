@@ -1,7 +1,9 @@
 """Run labelled questions through an engine once per ranking configuration.
 
 Each question is encoded once; every configuration then re-ranks from the same vector,
-so trying twenty rankers costs twenty searches, not twenty encodings.
+so trying sixteen rankers costs sixteen searches, not sixteen encodings. For each hit
+the excerpt is cut once per possible bold sentence, so the sentence model can be fitted
+and applied later without searching again.
 """
 
 from __future__ import annotations
@@ -12,13 +14,14 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from bot.retrieval.assessment import Assessment
-from bot.retrieval.confidence import asked_value, features
-from bot.retrieval.crossval import Config, Observation, Table
+from bot.evaluation.crossval import Config, HitView, Observation, Table
+from bot.evaluation.labelled import Labelled, squash
+from bot.retrieval.assessment import question_for
+from bot.retrieval.confidence import features
 from bot.retrieval.engine import Engine
-from bot.retrieval.evaluation import Labelled, outcome
-from bot.retrieval.excerpts import hit_excerpt
-from bot.retrieval.scoring import MODES
+from bot.retrieval.excerpts import hit_features, make_excerpt
+from bot.retrieval.scoring import MODES, Hit
+from bot.retrieval.serving import Options
 from bot.retrieval.verdict import for_hit
 
 log = logging.getLogger(__name__)
@@ -32,13 +35,9 @@ BASELINES = (
 DIVERSITIES = (0.0, 0.1, 0.3, math.inf)  # inf: one passage per article (the old rule)
 
 
-EMPHASES = (0.0, 2.0, 12.0)  # beside the shipped LEXICAL_EMPHASIS, for the fused ranker
-
-
 def candidate_configs() -> list[Config]:
     """Every configuration the choice may pick, simplest first (ties go to the first)."""
-    plain = [Config(m, d) for d in DIVERSITIES for m in MODES]
-    return plain + [Config("hybrid", 0.0, e) for e in EMPHASES]
+    return [Config(m, d) for d in DIVERSITIES for m in MODES]
 
 
 def observed_configs() -> list[Config]:
@@ -59,31 +58,35 @@ def observe(engine: Engine, items: Sequence[Labelled], configs: Sequence[Config]
 
 
 def _observation(engine: Engine, item: Labelled, vector: np.ndarray, config: Config) -> Observation:
-    found = engine.assess(item.question, 3, config.mode, vector, config.diversity)
-    sources = [engine.index.passages[h.row].source for h in found.hits]
-    excerpts = found.excerpts if config.emphasis is None else _excerpts(engine, item, found, config)
-    each = [outcome(item, [s], [e], "none") for s, e in zip(sources, excerpts, strict=True)]
-    first = outcome(item, sources[:1], excerpts[:1], "none")
+    query = engine.clean(item.question)
+    options = Options(k=3, mode=config.mode, diversity=config.diversity, keep_ranking=True)
+    serving, found = engine.evidence(query, vector, options)
+    index = serving.index
+    question = question_for(index, engine.analyzer.terms(query.text), query)
+    views = []
+    for hit in found.hits:
+        source = index.passages[hit.row].source
+        rows = hit_features(index, hit, question, engine.analyzer)
+        views.append(_view(item, hit, item.matches(source), rows))
     return Observation(
-        matched=tuple(o.rank == 1 for o in each),
-        evidence=tuple(o.evidence3 for o in each),
-        evidence_bold=first.evidence_bold,
+        hits=tuple(views),
         features=features(found.signals),
         hit_features=tuple(features(for_hit(found.signals, h)) for h in found.hits),
         absent_names=bool(found.signals.absent_names),
         missing_type=found.missing_type is not None,
+        above_null=found.signals.above_null,
     )
 
 
-def _excerpts(engine: Engine, item: Labelled, found: Assessment, config: Config) -> list[str]:
-    """The hits' excerpts cut with the configuration's emphasis instead of the shipped one."""
-    query = engine.clean(item.question)
-    terms = engine.analyzer.terms(query.text)
-    asked = asked_value(query.text, query.language)
-    return [
-        hit_excerpt(engine.index, h, terms, engine.analyzer, asked, config.emphasis)
-        for h in found.hits
-    ]
+def _view(item: Labelled, hit: Hit, matched: bool, rows: np.ndarray) -> HitView:
+    """What a reader would find in this hit's excerpt with each sentence in bold."""
+    wanted = [squash(e) for e in item.evidence]
+    shown, bold = [], []
+    for j, sentence in enumerate(hit.sentences):
+        excerpt = squash(make_excerpt(hit.sentences, hit.sentence_scores, j))
+        shown.append(any(w in excerpt for w in wanted))
+        bold.append(any(w in squash(sentence) for w in wanted))
+    return HitView(matched, hit.best, rows, tuple(shown), tuple(bold))
 
 
 def merge(tables: Sequence[Table]) -> Table:

@@ -9,14 +9,13 @@ never chosen on: they are measured apart, under the choice made on all the other
 from __future__ import annotations
 
 import logging
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from bot.retrieval.crossval import (
+from bot.evaluation.crossval import (
     Config,
     Fitted,
     Table,
@@ -25,14 +24,15 @@ from bot.retrieval.crossval import (
     fit_all,
     fixed,
 )
-from bot.retrieval.evalrun import BASELINES, candidate_configs
-from bot.retrieval.evaluation import Labelled, Report, format_table, score
+from bot.evaluation.labelled import Labelled, Report, format_table, score
+from bot.evaluation.observe import BASELINES, candidate_configs
 
 log = logging.getLogger(__name__)
 
 CHOSEN = "tuned (CV-chosen)"
-SHIPPED = "hybrid"  # the best held-out method with nothing tuned beyond the confidence model
-OLD = Config("hybrid", math.inf)  # what shipped before: fused sentences, one per article
+SHIPPED = "hybrid"  # the fused ranker with the learned bold sentence
+SHIPPED_CONFIG = Config("hybrid", 0.0)
+RANKERS_SENTENCE = "hybrid, ranker's sentence bold"  # what the learned sentence model adds
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,14 +43,15 @@ class Summary:
     answerable: list[bool]
 
 
-def _methods(table: Table) -> dict[str, Table]:
-    """Baselines (nothing to choose but the confidence model), the old ranker, the choice."""
+def _methods(table: Table) -> dict[str, tuple[Table, bool]]:
+    """Each method's table and whether it learns the bold sentence. The baselines choose
+    nothing but the confidence model, and bold the sentence their ranker liked best."""
     names = {"lexical": "bm25", "passages": "hybrid, no sentence vectors"}
-    out = {names.get(c.mode, c.mode): fixed(table, c) for c in BASELINES}
-    out["hybrid"] = fixed(table, Config("hybrid", 0.0))
-    out["hybrid 1/article (old)"] = fixed(table, OLD)
+    out = {names.get(c.mode, c.mode): (fixed(table, c), False) for c in BASELINES}
+    out[RANKERS_SENTENCE] = (fixed(table, SHIPPED_CONFIG), False)
+    out[SHIPPED] = (fixed(table, SHIPPED_CONFIG), True)
     choosable = set(candidate_configs())
-    out[CHOSEN] = {c: seen for c, seen in table.items() if c in choosable}
+    out[CHOSEN] = ({c: seen for c, seen in table.items() if c in choosable}, True)
     return out
 
 
@@ -68,11 +69,11 @@ def held_out_summary(
     lines: list[str] = []
     shipped: Fitted | None = None
     confidences: list[float] = []
-    for method, own in _methods(table).items():
+    for method, (own, learned) in _methods(table).items():
         sub = _rows(own, keep)
-        result = cross_validate(kept, sub)
+        result = cross_validate(kept, sub, learned)
         held[method] = score(zip(kept, result.outcomes, strict=True))
-        everywhere = fit_all(kept, sub)
+        everywhere = fit_all(kept, sub, learned)
         dev[method] = score(
             (items[n], apply(everywhere, items[n], own[everywhere.config][n])[0]) for n in apart
         )
@@ -102,7 +103,8 @@ def held_out_summary(
 
 
 def _model(fitted: Fitted) -> str:
-    return f"answer threshold {fitted.thresholds.answer}"
+    floor = fitted.model.coverage_floor
+    return f"answer threshold {fitted.thresholds.answer}, coverage floor {floor:g} sd"
 
 
 def reliability_plot(confidences: Sequence[float], answerable: Sequence[bool], path: Path) -> None:

@@ -3,28 +3,31 @@
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from bot.retrieval.answers import Answer, Result, Tier
-from bot.retrieval.calibration import (
+from bot.evaluation.calibration import (
     Example,
     calibrate,
     fit_logistic,
     format_model,
+    format_sentences,
     refusal_rates,
 )
-from bot.retrieval.confidence import Model, Thresholds
-from bot.retrieval.evaluation import (
+from bot.evaluation.labelled import (
     answer_outcome,
     bold_sentence,
     format_table,
     read_questions,
     score,
 )
+from bot.retrieval.answers import Answer, Result, Tier
+from bot.retrieval.confidence import Model, Thresholds
+from bot.retrieval.emphasis import SENTENCE_FEATURES, SentenceModel
 
 A, B, C = "a" * 16, "b" * 16, "c" * 16
 
@@ -126,7 +129,7 @@ def test_bold_sentence_is_the_longest_bold_span() -> None:
 
 
 def _synthetic(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """Four features in very different units; only the first two carry the label."""
+    """Five features in very different units; only the first two carry the label."""
     rng = np.random.default_rng(seed)
     x = np.column_stack(
         [
@@ -134,6 +137,7 @@ def _synthetic(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
             rng.normal(0.85, 0.03, n),  # like a cosine
             rng.uniform(0.0, 1.0, n),
             rng.integers(0, 2, n).astype(float),
+            rng.normal(2.0, 1.5, n),  # like a distance from the null
         ]
     )
     logit = -30.0 + 1.0 * x[:, 0] + 30.0 * x[:, 1]
@@ -147,7 +151,7 @@ def test_fit_recovers_known_coefficients() -> None:
     intercept, weights = fit_logistic(x, y, c=100.0)
     assert weights[0] == pytest.approx(1.0, rel=0.1)
     assert weights[1] == pytest.approx(30.0, rel=0.15)
-    assert abs(weights[2]) < 0.3 and abs(weights[3]) < 0.3
+    assert abs(weights[2]) < 0.3 and abs(weights[3]) < 0.3 and abs(weights[4]) < 0.3
     assert intercept == pytest.approx(-30.0, rel=0.15)
 
 
@@ -169,10 +173,10 @@ def test_calibrate_separates_and_rates_refusals() -> None:
 
 def test_calibrate_leaves_out_absent_names_but_not_missing_types() -> None:
     """Absent names decide alone; a missing answer type still informs the fit."""
-    base = [Example((float(i), 0.8, 1.0, 0.0), i >= 5, False) for i in range(10)]
-    noise = [Example((9.0, 0.8, 1.0, 0.0), False, True)] * 20
+    base = [Example((float(i), 0.8, 1.0, 0.0, 2.0), i >= 5, False) for i in range(10)]
+    noise = [Example((9.0, 0.8, 1.0, 0.0, 2.0), False, True)] * 20
     assert calibrate(base + noise) == calibrate(base)
-    typed = [Example((9.0, 0.8, 1.0, 0.0), False, False, True)] * 20
+    typed = [Example((9.0, 0.8, 1.0, 0.0, 2.0), False, False, True)] * 20
     assert calibrate(base + typed) != calibrate(base)
     with pytest.raises(ValueError, match="answerable and unanswerable"):
         calibrate(base[5:])
@@ -180,7 +184,15 @@ def test_calibrate_leaves_out_absent_names_but_not_missing_types() -> None:
 
 def test_format_model_is_a_calibrated_entry() -> None:
     """The printed entry evaluates to the stored form."""
-    model = Model(-25.27, 0.3751, 26.73, 0.4911, 2.537)
-    text = format_model("m", model, Thresholds(0.6, 0.2))
-    entry = eval("{" + text + "}", {"Model": Model, "Thresholds": Thresholds})
-    assert entry == {"m": (model, Thresholds(0.6, 0.2))}
+    for floor in (-math.inf, 1.25):
+        model = Model(-25.27, 0.3751, 26.73, 0.4911, 2.537, 0.75, floor)
+        text = format_model("m", model, Thresholds(0.6, 0.2))
+        entry = eval("{" + text + "}", {"Model": Model, "Thresholds": Thresholds})
+        assert entry == {"m": (model, Thresholds(0.6, 0.2))}
+
+
+def test_format_sentences_is_the_fitted_entry() -> None:
+    """The printed sentence model evaluates to the fitted one."""
+    fitted = SentenceModel(tuple(0.5 * n for n in range(len(SENTENCE_FEATURES))))
+    text = format_sentences(fitted).split("  #")[0].removeprefix("FITTED = ")
+    assert eval(text, {"SentenceModel": SentenceModel}) == fitted

@@ -18,7 +18,7 @@ import json
 import logging
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +46,11 @@ class Labelled:
     @property
     def answerable(self) -> bool:
         return bool(self.articles)
+
+    @property
+    def off_topic(self) -> bool:
+        """About something no blog covers: it should be told so (tier `none`)."""
+        return self.kind == "off_topic"
 
     def matches(self, source: str) -> bool:
         """Whether a result's article (corpus-relative path) is an acceptable one."""
@@ -86,6 +91,21 @@ def _parse(line: str, where: str, fold: str) -> Labelled:
         by_path=by_path,
         fold=fold,
     )
+
+
+EVERY_CORPUS = "*"  # an off-topic row asked of every corpus in the run
+
+
+def asked_everywhere(items: Sequence[Labelled]) -> list[Labelled]:
+    """Rows for corpus `*` repeated once per corpus the other rows name (the id says which)."""
+    corpora = list(dict.fromkeys(i.corpus for i in items if i.corpus != EVERY_CORPUS))
+    out: list[Labelled] = []
+    for item in items:
+        if item.corpus != EVERY_CORPUS:
+            out.append(item)
+            continue
+        out.extend(replace(item, id=f"{item.id}@{c}", corpus=c, by_path=True) for c in corpora)
+    return out
 
 
 def corpus_folder(corpus: str, sites: Path = Path("tests/data/sites")) -> Path | None:
@@ -143,9 +163,10 @@ METRICS = (
     "MRR",
     "evidence@3",
     "evidence_in_bold",
+    "right_and_answer",
     "answerable_refused",
-    "answerable_as_answer",
     "unanswerable_as_answer",
+    "off_topic_none",
 )
 
 
@@ -162,8 +183,15 @@ class Tally:
     answered: int = 0
     unanswerable: int = 0
     unanswerable_answered: int = 0
+    right_answered: int = 0
+    off_topic: int = 0
+    off_topic_none: int = 0
 
     def add(self, item: Labelled, got: Outcome) -> None:
+        if item.off_topic:
+            self.off_topic += 1
+            self.off_topic_none += got.tier == "none"
+            return
         if not item.answerable:
             self.unanswerable += 1
             self.unanswerable_answered += got.tier == "answer"
@@ -174,6 +202,7 @@ class Tally:
         self.reciprocal += 1 / got.rank if got.rank else 0.0
         self.refused += got.tier == "none"
         self.answered += got.tier == "answer"
+        self.right_answered += got.rank == 1 and got.tier == "answer"
         if item.evidence:
             self.evidence_labelled += 1
             self.evidence += got.evidence3
@@ -182,15 +211,17 @@ class Tally:
     def row(self) -> dict[str, float | int | None]:
         n = self.answerable
         return {
-            "n": n + self.unanswerable,
+            "n": n + self.unanswerable + self.off_topic,
             "hit@1": _ratio(self.hit1, n),
             "hit@3": _ratio(self.hit3, n),
             "MRR": _ratio(self.reciprocal, n),
             "evidence@3": _ratio(self.evidence, self.evidence_labelled),
             "evidence_in_bold": _ratio(self.bold, self.evidence_labelled),
+            "right_and_answer": _ratio(self.right_answered, n),
             "answerable_refused": _ratio(self.refused, n),
             "answerable_as_answer": _ratio(self.answered, n),
             "unanswerable_as_answer": _ratio(self.unanswerable_answered, self.unanswerable),
+            "off_topic_none": _ratio(self.off_topic_none, self.off_topic),
         }
 
 

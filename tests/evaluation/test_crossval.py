@@ -7,26 +7,31 @@ import math
 import numpy as np
 import pytest
 
-from bot.retrieval.crossval import (
+from bot.evaluation.crossval import (
+    REFUSED,
     Config,
+    HitView,
     Observation,
     Table,
     apply,
     choose_config,
+    coverage_floor,
     cross_validate,
     fit_all,
     fit_confidence,
+    fit_sentences,
 )
-from bot.retrieval.evaluation import Labelled
+from bot.evaluation.labelled import Labelled
+from bot.retrieval.emphasis import SENTENCE_FEATURES
 
 GOOD, BAD = Config("dense", 0.0), Config("hybrid", math.inf)
 
 
-def _item(n: int, fold: str, answerable: bool = True) -> Labelled:
+def _item(n: int, fold: str, answerable: bool = True, kind: str | None = None) -> Labelled:
     return Labelled(
         id=f"{fold}{n}",
         question="q",
-        kind=None,
+        kind=kind,
         articles=frozenset({"a.md"}) if answerable else frozenset(),
         evidence=("e",) if answerable else (),
         labelled=True,
@@ -36,11 +41,27 @@ def _item(n: int, fold: str, answerable: bool = True) -> Labelled:
     )
 
 
-def _seen(rank: int, strength: float) -> Observation:
-    """Three hits, the acceptable article (with the evidence) at `rank`."""
-    x = (strength, 0.8, 1.0, 0.0)
-    at = tuple(n == rank for n in (1, 2, 3))
-    return Observation(at, at, rank == 1, x, (x, x, x), False, False)
+def _view(matched: bool, answer_at: int | None = 0, sentences: int = 3) -> HitView:
+    """A hit whose sentence `answer_at` holds the evidence (None: none does); the ranker
+    liked sentence 0 best, and feature 2 marks the answering sentence."""
+    rows = np.zeros((sentences, len(SENTENCE_FEATURES)))
+    rows[:, 0] = [1.0, 0.5, 0.2][:sentences]
+    marks = tuple(j == answer_at for j in range(sentences))
+    rows[:, 2] = marks
+    return HitView(matched, 0, rows, marks, marks)
+
+
+def _observation(
+    views: tuple[HitView, ...], x: tuple[float, ...], above_null: float = 5.0
+) -> Observation:
+    return Observation(views, x, tuple(x for _ in views), False, False, above_null)
+
+
+def _seen(rank: int, strength: float, above_null: float = 5.0) -> Observation:
+    """Three hits, the acceptable article (with the evidence, in sentence 0) at `rank`."""
+    x = (strength, 0.8, 1.0, 0.0, above_null)
+    views = tuple(_view(n == rank, 0 if n == rank else None) for n in (1, 2, 3))
+    return _observation(views, x, above_null)
 
 
 def _data() -> tuple[list[Labelled], Table]:
@@ -74,7 +95,7 @@ def test_ties_go_to_the_simpler_configuration() -> None:
     """Equal scores: the first configuration in the table (the simpler) is chosen."""
     items, table = _data()
     same: Table = {GOOD: table[GOOD], Config("rrf", 0.0): table[GOOD]}
-    assert choose_config(items, same, range(len(items))) == GOOD
+    assert choose_config(items, same, range(len(items)), learned=False)[0] == GOOD
 
 
 def test_confidence_threshold_separates_held_out_questions() -> None:
@@ -94,7 +115,7 @@ def test_threshold_is_chosen_from_the_grid() -> None:
     items, table = _data()
     model, thresholds = fit_confidence(items, table[GOOD])
     assert 0.3 <= thresholds.answer <= 0.9 and thresholds.related == 0.2
-    assert model.probability_of((6.0, 0.8, 1.0, 0.0)) > thresholds.answer
+    assert model.probability_of((6.0, 0.8, 1.0, 0.0, 5.0)) > thresholds.answer
 
 
 def test_one_set_cannot_be_cross_validated() -> None:
@@ -109,9 +130,38 @@ def test_weak_hits_after_the_first_are_not_counted() -> None:
     """A hit too weak to be related is dropped, as the reader would not see it."""
     items, table = _data()
     fitted = fit_all(items, table)
-    strong, weak = (6.0, 0.8, 1.0, 0.0), (-6.0, 0.8, 1.0, 0.0)
-    seen = Observation((False, True), (False, True), False, strong, (strong, weak), False, False)
+    strong, weak = (6.0, 0.8, 1.0, 0.0, 5.0), (-6.0, 0.8, 1.0, 0.0, 5.0)
+    views = (_view(False, None), _view(True, 0))
+    seen = Observation(views, strong, (strong, weak), False, False, 5.0)
     got, _ = apply(fitted, items[0], seen)
     assert got.tier == "answer" and got.rank is None and not got.evidence3
-    shown = Observation((False, True), (False, True), False, strong, (strong, strong), False, False)
+    shown = Observation(views, strong, (strong, strong), False, False, 5.0)
     assert apply(fitted, items[0], shown)[0].rank == 2
+
+
+def test_coverage_floor_keeps_answerable_questions_and_refuses_the_rest() -> None:
+    """The floor is the highest that refuses at most REFUSED of the answerable questions;
+    an off-topic question below it gets `none`, however strong its other signals."""
+    items = [_item(n, "x") for n in range(100)]
+    distances = np.linspace(0.0, 4.0, 100)
+    observed = [_seen(1, 3.0, float(d)) for d in distances]
+    floor = coverage_floor(items, observed)
+    assert float((distances < floor).mean()) <= REFUSED
+    assert float((distances < floor + 0.25).mean()) > REFUSED
+    items_, table = _data()
+    fitted = fit_all(items_, table)
+    off = _item(0, "o", answerable=False, kind="off_topic")
+    below = _seen(1, 6.0, fitted.model.coverage_floor - 1.0)
+    assert apply(fitted, off, below)[0].tier == "none"
+
+
+def test_sentence_model_learns_the_answering_sentence() -> None:
+    """Where the evidence sits in another sentence than the ranker's, the fitted model
+    finds it; the ranker's own choice does not."""
+    items = [_item(n, "x") for n in range(30)]
+    observed = [_observation((_view(True, n % 3),), (3.0, 0.8, 1.0, 0.0, 5.0)) for n in range(30)]
+    model = fit_sentences(items, observed)
+    assert all(o.hits[0].pick(model) == n % 3 for n, o in enumerate(observed))
+    ranker = [o.outcome([0], "answer", None).evidence_bold for o in observed]
+    learned = [o.outcome([0], "answer", model).evidence_bold for o in observed]
+    assert sum(learned) == 30 and sum(ranker) == 10

@@ -1,0 +1,33 @@
+"""What a question is answered against, and how: shared by the engine and its assessor."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.index.snapshot import Index
+from bot.retrieval.coverage import NullScores
+from bot.retrieval.search import DIVERSITY, SHIPPED_MODE, Filters, Mode
+
+
+@dataclass(frozen=True, slots=True)
+class Options:
+    """How to answer one question; the defaults are what readers get."""
+
+    k: int | None = None  # excerpts wanted; None: the configured top_k
+    filters: Filters | None = None
+    mode: Mode = SHIPPED_MODE
+    diversity: float = DIVERSITY
+    # `eval` scores every question, refused or not: a `none` answer keeps what it ranked
+    keep_ranking: bool = False
+
+
+READERS = Options()
+
+
+@dataclass(frozen=True, slots=True)
+class Serving:
+    """An index and what its null looks like, swapped together so a question never mixes
+    one index with another's null."""
+
+    index: Index
+    null: NullScores
