@@ -4,13 +4,16 @@ The bot derives article URLs, dates and `#fragment` anchors itself, from the Mar
 without running Jekyll. Whether it got them right can only be judged against Jekyll, so this
 module builds a site with the real thing (Debian's `jekyll` package: Jekyll 4.3 with kramdown
 2.4) and reports, for every Markdown or HTML document that has front matter, what Jekyll
-decided: its URL, its date, its title and the ids kramdown gave its headings.
+decided: its URL, its date, its title and the ids kramdown gave its headings; for a post, also
+the HTML kramdown converted its body to, which `page_blocks` reduces to the text a reader sees.
 
 It works by copying the site to a scratch folder and dropping a small plugin into that copy's
 `_plugins/`. The plugin registers Jekyll hooks: after a page or document is converted (before
 any layout wraps it) it records `url`, `relative_path`, `date`, `title` and the `id`s of the
-`<h1>`…`<h6>` in the converted HTML; after the site is written it dumps them as JSON. Nothing
-is parsed or re-implemented on the Python side, so the answers are Jekyll's own.
+`<h1>`…`<h6>` in the converted HTML (and a post's whole converted HTML); after the site is
+written it dumps them as JSON. Nothing is parsed or re-implemented on the Python side, so the
+answers are Jekyll's own; only reducing HTML to text happens here, with the standard library's
+HTML parser, not the bot's.
 
 The build runs without `--safe` (safe mode would refuse the plugin), with `JEKYLL_ENV=production`
 and with `TZ=UTC`. Jekyll replaces `TZ` with the site's `timezone:` when one is configured, so
@@ -26,7 +29,9 @@ import os
 import re
 import shutil
 import subprocess
+import unicodedata
 from dataclasses import dataclass
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
@@ -87,6 +92,8 @@ module GoldenDump
       # Jekyll has already moved the date into the site's timezone (Utils.parse_date).
       "date" => post ? item.date.strftime("%Y-%m-%d") : nil,
       "title" => title.nil? ? nil : title.to_s,
+      # What kramdown made of a post's body, before any layout wraps it.
+      "html" => post ? item.content.to_s : nil,
     }
   end
 end
@@ -115,7 +122,8 @@ class BuiltDocument:
     without an id left out; `kind` is "post", "page", or "document" for a document of another
     collection; `date` is a post's date as "%Y-%m-%d" in the site's timezone (None for the
     rest); `title` is the front matter's title (Jekyll derives one from the file name for posts
-    that have none).
+    that have none); `html` is a post's body as kramdown converted it, before the layout (None
+    for the rest).
     """
 
     path: str
@@ -124,6 +132,7 @@ class BuiltDocument:
     kind: str
     date: str | None
     title: str | None
+    html: str | None = None
 
 
 class JekyllBuildError(RuntimeError):
@@ -265,4 +274,99 @@ def _document(raw: object) -> BuiltDocument:
         kind=kind,
         date=_optional_str(raw, "date"),
         title=_optional_str(raw, "title"),
+        html=_optional_str(raw, "html"),
     )
+
+
+# Elements whose text the bot does not read as prose (bot/corpus/html_text.py hides the same:
+# code blocks, tables, scripts and styles), so the page's text leaves them out too.
+_HIDDEN_ELEMENTS = frozenset({"pre", "table", "script", "style", "svg", "noscript", "template"})
+# Elements that start a new block of text on the page (kramdown's block-level output).
+_BLOCK_ELEMENT_NAMES = (
+    "address article aside blockquote body dd details div dl dt figcaption figure footer form"
+    " h1 h2 h3 h4 h5 h6 header hr li main nav ol p section summary td th tr ul br"
+)
+_BLOCK_ELEMENTS = frozenset(_BLOCK_ELEMENT_NAMES.split())
+_VOID_ELEMENTS = frozenset({"br", "hr", "img", "input", "meta", "link", "wbr", "col", "source"})
+# kramdown's typographic output (smart quotes, dashes, ellipsis, guillemets) spelled as typed.
+_TYPOGRAPHY = str.maketrans(
+    {
+        "\u201c": '"',
+        "\u201d": '"',
+        "\u2018": "'",
+        "\u2019": "'",
+        "\u2026": "...",
+        "\u2014": "---",
+        "\u2013": "--",
+        "\u00ab": "<<",
+        "\u00bb": ">>",
+    }
+)
+
+
+class _PageText(HTMLParser):
+    """Collects the text of each block element; hidden elements and footnote marks skipped."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.blocks: list[str] = []
+        self._text: list[str] = []
+        self._hidden: list[str] = []  # open elements whose text is skipped
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if self._hidden or _is_hidden(tag, dict(attrs)):
+            if tag not in _VOID_ELEMENTS:
+                self._hidden.append(tag)
+        elif tag in _BLOCK_ELEMENTS:
+            self.flush()
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if not self._hidden and tag in _BLOCK_ELEMENTS:
+            self.flush()
+
+    def handle_endtag(self, tag: str) -> None:
+        if self._hidden:
+            if tag in self._hidden:
+                while self._hidden.pop() != tag:
+                    pass
+        elif tag in _BLOCK_ELEMENTS:
+            self.flush()
+
+    def handle_data(self, data: str) -> None:
+        if not self._hidden:
+            self._text.append(data)
+
+    def flush(self) -> None:
+        text = " ".join("".join(self._text).split())
+        if text:
+            self.blocks.append(text)
+        self._text = []
+
+
+def _is_hidden(tag: str, attrs: dict[str, str | None]) -> bool:
+    """Not prose: code, tables, scripts; a footnote's superscript number and its back link."""
+    if tag in _HIDDEN_ELEMENTS:
+        return True
+    if tag == "sup" and attrs.get("role") == "doc-noteref":
+        return True
+    return tag == "a" and attrs.get("role") == "doc-backlink"
+
+
+def page_blocks(html: str) -> list[str]:
+    """The text of each block (paragraph, list item, heading...) of converted HTML, in order.
+
+    Images have no text (the reader sees the picture); white space is collapsed.
+    """
+    parser = _PageText()
+    parser.feed(html)
+    parser.close()
+    parser.flush()
+    return parser.blocks
+
+
+def normalise(text: str) -> str:
+    """Text as compared with the page: NFKC (full-width forms), kramdown's typographic
+    characters spelled as typed, and no white space at all (HTML collapses it, Japanese
+    has none, and a line break in the source is a space on the page)."""
+    text = unicodedata.normalize("NFKC", text).translate(_TYPOGRAPHY)
+    return "".join(text.split())

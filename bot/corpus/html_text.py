@@ -15,9 +15,66 @@ from bot.corpus.textblock import TextBlock
 
 _HEADINGS = {"h1": 1, "h2": 2, "h3": 3, "h4": 4, "h5": 5, "h6": 6}
 _HIDDEN = frozenset({"script", "style", "pre", "table", "template", "svg", "noscript"})
-_BREAKS = frozenset(
-    {"p", "div", "li", "ul", "ol", "br", "section", "article", "blockquote", "dd", "dt", "hr"}
+# kramdown's HTML_BLOCK_ELEMENTS and the HTML5 sectioning ones: each starts a new line of
+# text, so list items, cells or a summary never run into the text after them.
+BLOCK_ELEMENTS = frozenset(
+    [
+        "address",
+        "article",
+        "aside",
+        "applet",
+        "body",
+        "blockquote",
+        "caption",
+        "center",
+        "col",
+        "colgroup",
+        "dd",
+        "details",
+        "dir",
+        "div",
+        "dl",
+        "dt",
+        "fieldset",
+        "figcaption",
+        "figure",
+        "footer",
+        "form",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "header",
+        "hgroup",
+        "hr",
+        "html",
+        "head",
+        "iframe",
+        "legend",
+        "li",
+        "main",
+        "map",
+        "menu",
+        "nav",
+        "ol",
+        "optgroup",
+        "p",
+        "pre",
+        "section",
+        "summary",
+        "table",
+        "tbody",
+        "td",
+        "tfoot",
+        "th",
+        "thead",
+        "tr",
+        "ul",
+    ]
 )
+_BREAKS = BLOCK_ELEMENTS | {"br"}
 
 
 class _Collector(HTMLParser):

@@ -4,99 +4,159 @@ Excerpts are shown in Discord embeds and terminals, where raw ``**`` or ``[x](y)
 read as noise, so everything downstream works on plain text. A real CommonMark parser
 (markdown-it-py, linear time) does the reading: link text is kept and URLs dropped,
 reference links resolved and their definitions dropped, code spans kept with their
-content, code blocks, tables and footnote definitions kept out of the prose, inline HTML
-reduced to its text. kramdown's attribute lists (`{: #id}` after a heading sets its id,
-any other `{: ...}` is dropped) are handled before parsing, since CommonMark has none.
+content, images, code blocks and tables kept out of the prose, inline HTML reduced to its
+text. Jekyll renders with kramdown, so where kramdown reads the source differently the
+reader sees kramdown's page and the bot reads it that way too: attribute lists, HTML
+blocks and end-of-block markers (`bot.corpus.kramdown_source`), emphasis and lenient links
+(`bot.corpus.kramdown_syntax`), definition lists, tables written without a separator line,
+and footnotes (their text is the page's last paragraphs, their reference numbers no text).
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from itertools import accumulate
+from typing import Any
 
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
+from mdit_py_plugins.deflist import deflist_plugin
 from mdit_py_plugins.footnote import footnote_plugin
 
-from bot.corpus.html_text import html_blocks
+from bot.corpus.html_text import BLOCK_ELEMENTS, html_blocks
+from bot.corpus.kramdown_source import HtmlRegion, html_regions, kramdown_lines, mask
+from bot.corpus.kramdown_syntax import kramdown_inline_plugin
 from bot.corpus.textblock import TextBlock
 
-# A line that is only a kramdown block IAL or ALD ("{: #id .class}", "{:ref: ...}").
-_IAL_LINE = re.compile(r"^[ \t]{0,3}\{:[^}\n]{0,300}\}[ \t]*$", re.MULTILINE)
-_IAL_ID = re.compile(r"(?:^|\s)#([^\s}]+)")
 # kramdown span IALs and extensions left inside a paragraph ("text{: .x}", "{::nomarkdown}").
 _SPAN_IAL = re.compile(r"\{:{1,2}[^}\n]{0,300}\}|\{:/[a-z]*\}")
 # A heading's own "{#id}" (kramdown header.rb HEADER_ID), not part of its text.
 _HEADER_ID_SUFFIX = re.compile(r"[ \t]+\{#[^}\s]+\}\Z")
 # A link definition that could not be read as one (inside a paragraph): never prose.
 _DEFINITION_LINE = re.compile(r"^[ \t]{0,3}\[[^\]\n]{1,200}\]:[ \t]*\S+.*$", re.MULTILINE)
+# kramdown table.rb TABLE_PIPE_CHECK: a line with an unescaped `|` (outside code spans).
+_TABLE_PIPE = re.compile(r"^\||[^\\]\|")
+_CODE_SPAN = re.compile(r"(`+).+?\1")
+_HTML_TAG_NAME = re.compile(r"</?([A-Za-z][A-Za-z0-9]*)")
+_LINE_BREAKING_TAGS = BLOCK_ELEMENTS | {"br"}
 
 _PARSER = (
-    MarkdownIt("commonmark", {"html": True}).enable(["table", "strikethrough"]).use(footnote_plugin)
+    MarkdownIt("commonmark", {"html": True})
+    .enable(["table", "strikethrough"])
+    .use(footnote_plugin)
+    .use(deflist_plugin)
+    .use(kramdown_inline_plugin)
 )
-_SKIPPED_CONTAINERS = {"table_open": "table_close", "footnote_block_open": "footnote_block_close"}
+_SKIPPED_CONTAINERS = {"table_open": "table_close"}
+_CONTAINER_STARTS = frozenset({"list_item_open", "blockquote_open", "dd_open", "footnote_open"})
+
+
+@dataclass
+class _Document:
+    """The parsed document with what walking its tokens needs."""
+
+    tokens: list[Token]
+    lines: list[str]  # the source lines, as parsed
+    starts: list[int]  # offsets of the original document's lines
+    ial_ids: dict[int, str]
+    regions: dict[int, HtmlRegion]  # by first line
 
 
 def strip_inline(text: str) -> str:
     """Plain text of one line or paragraph: links, emphasis, code and tags unwrapped."""
     tokens = _PARSER.parseInline(text)
     children = tokens[0].children if tokens and tokens[0].children else []
-    return _clean(_inline_text(children))
+    return _inline_text(children)
 
 
 def document_blocks(markdown: str) -> list[TextBlock]:
     """Headings and prose paragraphs of a Markdown document, in reading order."""
-    source, ial_ids = _take_ials(markdown)
-    line_starts = [0, *accumulate(len(line) for line in markdown.splitlines(keepends=True))]
-    tokens = _PARSER.parse(source)
-    return list(_blocks(tokens, ial_ids, line_starts))
+    return list(_blocks(_parse(markdown)))
 
 
-def _take_ials(markdown: str) -> tuple[str, dict[int, str]]:
-    """Blank out IAL lines (keeping line numbers); ids keyed by the line they sit on."""
-    ids: dict[int, str] = {}
-    if "{:" not in markdown:
-        return markdown, ids
-    lines = markdown.split("\n")
-    for number, line in enumerate(lines):
-        if _IAL_LINE.match(line):
-            found = _IAL_ID.search(line.strip()[2:-1])
-            if found:
-                ids[number] = found.group(1)
-            lines[number] = ""
-    return "\n".join(lines), ids
+def _parse(markdown: str) -> _Document:
+    """Parse as kramdown delimits the blocks; a re-parse only where HTML blocks differ."""
+    source, ial_ids = kramdown_lines(markdown)
+    starts = _line_starts(markdown)
+    env: dict[str, Any] = {}
+    tokens = _PARSER.parse(source, env)
+    regions = html_regions(source, tokens, _line_starts(source)) if "<" in source else []
+    if regions:
+        source, env = mask(source, regions), {}
+        tokens = _PARSER.parse(source, env)
+    by_line = {region.first: region for region in regions}
+    return _Document(tokens, source.split("\n"), starts, ial_ids, by_line)
 
 
-def _blocks(
-    tokens: Sequence[Token], ial_ids: dict[int, str], starts: list[int]
-) -> Iterator[TextBlock]:
+def _line_starts(text: str) -> list[int]:
+    return [0, *accumulate(len(line) for line in text.splitlines(keepends=True))]
+
+
+def _blocks(doc: _Document) -> Iterator[TextBlock]:
     closing: str | None = None
-    for i, token in enumerate(tokens):
+    for i, token in enumerate(doc.tokens):
         if closing is not None:
             closing = None if token.type == closing else closing
             continue
         if token.type in _SKIPPED_CONTAINERS:
             closing = _SKIPPED_CONTAINERS[token.type]
         elif token.type == "html_block" and token.map:
-            yield from html_blocks(token.content, _offset(starts, token.map[0]))
-        elif token.type in ("heading_open", "paragraph_open") and token.map:
-            inline = tokens[i + 1]
-            start, end = _offset(starts, token.map[0]), _offset(starts, token.map[1])
-            text = _clean(_inline_text(inline.children or []))
-            if token.type == "paragraph_open":
-                text = _DEFINITION_LINE.sub("", text).strip()
-                if text:
-                    yield TextBlock(text, start, end)
-                continue
-            yield TextBlock(
-                _HEADER_ID_SUFFIX.sub("", text).strip(),
-                start,
-                end,
-                level=int(token.tag[1:]),
-                source=inline.content,
-                explicit_id=ial_ids.get(token.map[1]),
-            )
+            yield from _html_block(doc, token, token.map[0])
+        elif token.type == "heading_open" and token.map:
+            yield _heading(doc, token, doc.tokens[i + 1])
+        elif _is_paragraph(token) and not _is_kramdown_table(doc, i):
+            assert token.map is not None
+            yield from _paragraph(doc, token.map, doc.tokens[i + 1])
+
+
+def _is_paragraph(token: Token) -> bool:
+    """A paragraph, or a definition list's term (a line of inline text of its own)."""
+    return token.type in ("paragraph_open", "dt_open") and token.map is not None
+
+
+def _html_block(doc: _Document, token: Token, line: int) -> Iterator[TextBlock]:
+    """Raw HTML's text; a block kramdown reads to its end tag comes from the real markup."""
+    region = doc.regions.get(line)
+    markup = region.markup if region is not None else token.content
+    return html_blocks(markup, _offset(doc.starts, line))
+
+
+def _heading(doc: _Document, token: Token, inline: Token) -> TextBlock:
+    assert token.map is not None
+    text = _inline_text(inline.children or [])
+    return TextBlock(
+        _HEADER_ID_SUFFIX.sub("", text).strip(),
+        _offset(doc.starts, token.map[0]),
+        _offset(doc.starts, token.map[1]),
+        level=int(token.tag[1:]),
+        source=inline.content,
+        explicit_id=doc.ial_ids.get(token.map[1]),
+    )
+
+
+def _paragraph(doc: _Document, lines: list[int], inline: Token) -> Iterator[TextBlock]:
+    text = _DEFINITION_LINE.sub("", _inline_text(inline.children or [])).strip()
+    if text:
+        end = max(lines[1], lines[0] + 1)  # a definition term's map is empty
+        yield TextBlock(text, _offset(doc.starts, lines[0]), _offset(doc.starts, end))
+
+
+def _is_kramdown_table(doc: _Document, index: int) -> bool:
+    """kramdown reads a paragraph whose every line has a `|` as a table (no separator
+    line needed), when it starts a block: it is not prose, like any other table."""
+    token, inline = doc.tokens[index], doc.tokens[index + 1]
+    if token.type != "paragraph_open" or not token.map or "|" not in inline.content:
+        return False
+    first = token.map[0]
+    after_boundary = (
+        first == 0
+        or not doc.lines[first - 1].strip()
+        or doc.tokens[index - 1].type in _CONTAINER_STARTS
+    )
+    lines = inline.content.split("\n")
+    return after_boundary and all(_TABLE_PIPE.search(_CODE_SPAN.sub("", ln)) for ln in lines)
 
 
 def _offset(starts: list[int], line: int) -> int:
@@ -104,21 +164,32 @@ def _offset(starts: list[int], line: int) -> int:
 
 
 def _inline_text(children: Sequence[Token]) -> str:
-    """Text of inline tokens: markup dropped, code and link text kept, breaks as newlines."""
+    """Text of inline tokens: markup dropped, code and link text kept, breaks as newlines.
+
+    Images are not text (the page shows the picture, not its alt text); a footnote
+    reference is a superscript number, not part of the sentence; a block-level HTML tag
+    inside a paragraph (`<li>`, `<p>`, `<td>`) ends a line, so items never run together.
+    """
     parts: list[str] = []
     for child in children:
         kind = child.type
-        if kind in ("text", "code_inline"):
+        if kind == "text":
+            parts.append(_without_span_ials(child.content))
+        elif kind == "code_inline":
             parts.append(child.content)
-        elif kind in ("softbreak", "hardbreak"):
-            parts.append("\n")
-        elif kind == "image":
-            parts.append(_inline_text(child.children or []))
-        elif kind == "html_inline" and re.match(r"<br\b", child.content, re.IGNORECASE):
+        elif kind in ("softbreak", "hardbreak") or (
+            kind == "html_inline" and _breaks_line(child.content)
+        ):
             parts.append("\n")
     return "".join(parts)
 
 
-def _clean(text: str) -> str:
-    """kramdown span extensions are not text."""
+def _without_span_ials(text: str) -> str:
+    """kramdown span extensions are not text (in a code span they are code, and kept)."""
     return _SPAN_IAL.sub("", text) if "{:" in text else text
+
+
+def _breaks_line(tag: str) -> bool:
+    """`<br>` or a block-level element's start or end tag."""
+    name = _HTML_TAG_NAME.match(tag)
+    return name is not None and name.group(1).lower() in _LINE_BREAKING_TAGS

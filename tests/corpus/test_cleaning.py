@@ -70,7 +70,7 @@ def test_unrenderable_liquid_is_stripped_and_logged_once(
         ("double splat演算子（`**`）を使う。", "double splat演算子（**）を使う。"),
         ("**太字**と<b>タグ</b>と&amp;。", "太字とタグと&。"),
         ("要約。\n{: .summary}", "要約。"),
-        ("注釈つき[^1]。\n\n[^1]: 注釈の本文。", "注釈つき。"),
+        ("注釈つき[^1]。\n\n[^1]: 注釈の本文。", "注釈つき。注釈の本文。"),
         ("表の前。\n\n| a | b |\n|---|---|\n| c | d |", "表の前。"),
         ("前。\n\n```ruby\nputs 1\n```\n\n    indented code\n", "前。"),
     ],

@@ -22,6 +22,7 @@ SITES_DIR = Path(__file__).resolve().parents[1] / "data" / "sites"
 SITES = sorted(config.parent.name for config in SITES_DIR.glob("*/_config.yml"))
 MARKUP = ("{{", "{%", "](", "]: http", "```", "{:")
 _LIQUID = re.compile(r"\{\{.*?\}\}|\{%.*?%\}")
+_CODE_SPAN = re.compile(r"`([^`\n]+)`")
 _RAW = re.compile(r"\{%-?\s*raw\s*-?%\}(.*?)\{%-?\s*endraw\s*-?%\}", re.DOTALL)
 
 
@@ -88,11 +89,12 @@ def test_no_markup_in_any_passage(name: str) -> None:
     """No Liquid, link syntax, fences or attribute lists reach passage text or headings.
 
     Liquid that a page shows on purpose (inside `{% raw %}`, as jekyllrb.com's posts do
-    when they name a tag) is its text, so those literal strings are allowed.
+    when they name a tag) and code spans (Elixir's `{:desc, Date}`) are its text, so those
+    literal strings are allowed.
     """
     found: list[str] = []
     for article in _corpus(name).articles:
-        shown = _raw_strings(SITES_DIR / name / article.source)
+        shown = _shown_strings(SITES_DIR / name / article.source)
         for passage in split_article(article):
             for text in (passage.text, passage.heading or ""):
                 for literal in shown:
@@ -101,10 +103,11 @@ def test_no_markup_in_any_passage(name: str) -> None:
     assert found == []
 
 
-def _raw_strings(path: Path) -> list[str]:
-    """The Liquid markup that `{% raw %}` blocks show as text, longest first."""
+def _shown_strings(path: Path) -> list[str]:
+    """Markup a page shows as text: Liquid in `{% raw %}` blocks, code spans; longest first."""
     text = path.read_text(encoding="utf-8")
     shown = {m for block in _RAW.findall(text) for m in _LIQUID.findall(block)}
+    shown.update(span for span in _CODE_SPAN.findall(text) if any(m in span for m in MARKUP))
     return sorted(shown, key=len, reverse=True)
 
 
