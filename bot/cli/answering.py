@@ -24,6 +24,7 @@ from bot.evaluation.labelled import (
     asked_everywhere,
     corpus_folder,
     format_table,
+    probes_for,
     read_questions,
     result_line,
     score,
@@ -269,7 +270,8 @@ def run_cv(
     args: argparse.Namespace, items: list[Labelled], dev: list[Labelled], settings: Settings
 ) -> int:
     """Held-out figures for the baselines and for the chosen ranker, then what ships."""
-    everything = [*items, *dev]
+    corpora = list(dict.fromkeys(i.corpus for i in [*items, *dev]))
+    everything = [*items, *dev, *probes_for(corpora)]
     engines = engines_for(everything, settings)
     configs = observed_configs()
     tables = []

@@ -72,7 +72,8 @@ def calibrate(examples: Sequence[Example], c: float = 1.0) -> Model:
     x = np.array([e.features for e in kept], float)
     y = np.array([e.answerable for e in kept], float)
     intercept, weights = fit_logistic(x, y, c)
-    return Model(intercept, *(float(w) for w in weights))
+    relevance, top_sentence, term_coverage, english, above_null = (float(w) for w in weights)
+    return Model(intercept, relevance, top_sentence, term_coverage, english, above_null)
 
 
 def refusal_rates(
@@ -91,7 +92,11 @@ def refusal_rates(
 def format_model(name: str, model: Model, thresholds: Thresholds) -> str:
     """The `CALIBRATED` entry for `name`, ready to paste into bot/confidence.py."""
     weights = ", ".join(f"{f}={_g(getattr(model, f))}" for f in FEATURES)
-    floor = "" if math.isinf(model.coverage_floor) else f", coverage_floor={model.coverage_floor:g}"
+    floor = (
+        "" if math.isinf(model.coverage_floor) else f", coverage_floor={_g(model.coverage_floor)}"
+    )
+    if model.coverage:
+        floor = f",\n    coverage=({', '.join(_g(w) for w in model.coverage)}){floor}"
     return (
         f'"{name}": (\n    Model(intercept={_g(model.intercept)}, {weights}{floor}),\n'
         f"    Thresholds(answer={thresholds.answer}, related={thresholds.related}),\n),"
@@ -109,3 +114,46 @@ def format_sentences(sentences: SentenceModel | None) -> str:
 
 def _g(value: float) -> str:
     return f"{value:.4g}"
+
+
+def fit_choice(
+    groups: Sequence[tuple[np.ndarray, np.ndarray]], c: float = 1.0, steps: int = 200
+) -> np.ndarray:
+    """Weights for picking one row of each group: a conditional logit.
+
+    Each group is (rows, right): the candidates' features and which of them are right
+    answers. The likelihood of a group is the softmax share of its right rows, so the fit
+    learns what sets the right sentence apart from its neighbours, not what a good
+    sentence looks like in general. L2-penalised (½‖w‖²/C) on standardised features, by
+    Newton steps; returned in raw units (a group's shared offset cancels in the softmax).
+    """
+    stacked = np.vstack([rows for rows, _ in groups])
+    mean = stacked.mean(axis=0)
+    scale = np.where(stacked.std(axis=0) > 0, stacked.std(axis=0), 1.0)
+    scaled = [((rows - mean) / scale, right.astype(bool)) for rows, right in groups]
+    w = np.zeros(stacked.shape[1])
+    for _ in range(steps):
+        gradient = -w / c
+        hessian = -np.eye(len(w)) / c
+        for x, right in scaled:
+            p = _softmax(x @ w)
+            q = np.where(right, p, 0.0)
+            q = q / q.sum()
+            gradient += x.T @ (q - p)
+            hessian += _moments(x, q) - _moments(x, p)
+        step = np.linalg.solve(hessian - 1e-9 * np.eye(len(w)), gradient)
+        w -= step
+        if float(np.abs(step).max()) < 1e-9:
+            break
+    return np.asarray(w / scale, np.float64)
+
+
+def _softmax(z: np.ndarray) -> np.ndarray:
+    e = np.exp(z - z.max())
+    return np.asarray(e / e.sum(), np.float64)
+
+
+def _moments(x: np.ndarray, p: np.ndarray) -> np.ndarray:
+    """Covariance of the rows of `x` under weights `p`."""
+    centred = x - p @ x
+    return np.asarray(centred.T @ (centred * p[:, None]), np.float64)

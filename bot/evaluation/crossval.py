@@ -20,7 +20,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from bot.evaluation.calibration import Example, calibrate, fit_logistic
+from bot.evaluation.calibration import Example, calibrate, fit_choice, fit_logistic
 from bot.evaluation.labelled import Labelled, Outcome
 from bot.retrieval.answers import Tier
 from bot.retrieval.confidence import (
@@ -42,7 +42,7 @@ WRONG_ANSWERS = 0.10
 ANSWER_GRID = tuple(round(0.3 + 0.05 * i, 2) for i in range(13))  # 0.30 … 0.90
 # answerable questions the coverage floor may refuse: the 5% target, less a margin
 REFUSED = 0.03
-FLOOR_GRID = tuple(round(-2.0 + 0.25 * i, 2) for i in range(25))  # -2.0 … 4.0 sd
+COVERAGE_C = 1.0  # L2 strength of the coverage model, as the confidence model's
 SENTENCE_C = 1.0  # L2 strength of the sentence model, as the confidence model's
 
 
@@ -148,21 +148,19 @@ def ranking_score(
 
 
 def fit_sentences(items: Sequence[Labelled], observed: Sequence[Observation]) -> SentenceModel:
-    """The sentence model, fitted where the evidence marks the answering sentence: every
-    sentence of every hit whose excerpt can show the evidence in bold."""
-    x: list[np.ndarray] = []
-    y: list[bool] = []
+    """The sentence model, fitted where the evidence marks the answering sentence: among
+    the sentences of each hit whose excerpt can show the evidence in bold, the one that
+    holds it (a conditional logit: what sets it apart from its neighbours)."""
+    groups: list[tuple[np.ndarray, np.ndarray]] = []
     for item, seen in zip(items, observed, strict=True):
         if not item.evidence:
             continue
         for view in seen.hits:
-            if any(view.bold_if):
-                x.append(view.sentence_rows)
-                y.extend(view.bold_if)
-    if not x or len(set(y)) < 2:
+            if any(view.bold_if) and not all(view.bold_if):
+                groups.append((view.sentence_rows, np.array(view.bold_if)))
+    if not groups:
         return UNFITTED
-    _, weights = fit_logistic(np.vstack(x), np.array(y, float), c=SENTENCE_C)
-    return SentenceModel(tuple(float(w) for w in weights))
+    return SentenceModel(tuple(float(w) for w in fit_choice(groups, c=SENTENCE_C)))
 
 
 def choose_config(
@@ -184,7 +182,7 @@ def choose_config(
 
 def _capped(model: Model, seen: Observation, x: Sequence[float]) -> float:
     p = model.probability_of(x)
-    if not model.covers(seen.above_null):
+    if not model.covers(seen.features, seen.absent_names):
         p = min(p, UNCOVERED_CAP)
     if seen.absent_names:
         p = min(p, ABSENT_NAME_CAP)
@@ -210,30 +208,39 @@ def shown_hits(fitted: Fitted, seen: Observation, tier: Tier) -> list[int]:
     return keep
 
 
-def coverage_floor(items: Sequence[Labelled], observed: Sequence[Observation]) -> float:
-    """The highest floor that refuses at most `REFUSED` of the answerable questions: chosen
-    on answerable questions alone, since the probes already stand for the off-topic ones."""
-    distances = np.array(
-        [o.above_null for i, o in zip(items, observed, strict=True) if i.answerable]
-    )
-    if not len(distances):
-        return -math.inf
-    fitting = [f for f in FLOOR_GRID if float((distances < f).mean()) <= REFUSED]
-    return max(fitting) if fitting else -math.inf
+def fit_coverage(
+    items: Sequence[Labelled], observed: Sequence[Observation], probes: Sequence[Observation]
+) -> tuple[tuple[float, ...], float]:
+    """The coverage model and its floor: answerable questions against the bundled probes
+    asked of the same blogs, then the highest floor that refuses at most `REFUSED` of the
+    answerable questions. No off-topic question is fitted on: the probes stand for them."""
+    positive = [o for i, o in zip(items, observed, strict=True) if i.answerable]
+    if not positive or not probes:
+        return (), -math.inf
+    rows = [(*o.features, 1.0 if o.absent_names else 0.0) for o in [*positive, *probes]]
+    labels = np.array([1.0] * len(positive) + [0.0] * len(probes))
+    intercept, weights = fit_logistic(np.array(rows, float), labels, c=COVERAGE_C)
+    coverage = (intercept, *(float(w) for w in weights))
+    model = Model(0.0, 0.0, 0.0, 0.0, 0.0, 0.0, coverage)
+    logits = np.array([model.coverage_logit(o.features, o.absent_names) for o in positive])
+    return coverage, float(np.quantile(logits, REFUSED, method="lower"))
 
 
 def fit_confidence(
-    items: Sequence[Labelled], observed: Sequence[Observation]
+    items: Sequence[Labelled], observed: Sequence[Observation], probes: Sequence[Observation] = ()
 ) -> tuple[Model, Thresholds]:
-    """The coverage floor, the model on the covered questions, then the lowest answer
-    threshold that keeps unanswerable questions shown as `answer` within `WRONG_ANSWERS` on
-    the same questions (an answerable question under it is still shown, as `related`)."""
-    floor = coverage_floor(items, observed)
-    covered = [(i, o) for i, o in zip(items, observed, strict=True) if o.above_null >= floor]
+    """The coverage model and floor, the answer model on the covered questions, then the
+    lowest answer threshold that keeps on-topic unanswerable questions shown as `answer`
+    within `WRONG_ANSWERS` on the same questions (an answerable question under it is still
+    shown, as `related`)."""
+    coverage, floor = fit_coverage(items, observed, probes)
+    judged = Model(0.0, 0.0, 0.0, 0.0, 0.0, 0.0, coverage, floor)
+    pairs = list(zip(items, observed, strict=True))
+    covered = [(i, o) for i, o in pairs if judged.covers(o.features, o.absent_names)]
     fitted = calibrate([o.example(i.answerable) for i, o in covered])
-    model = replace(fitted, coverage_floor=floor)
+    model = replace(fitted, coverage=coverage, coverage_floor=floor)
     scores = np.array([confidence_of(model, o) for o in observed])
-    unanswerable = np.array([not i.answerable for i in items])
+    unanswerable = np.array([not i.answerable and not i.off_topic for i in items])
 
     def wrong(threshold: float) -> float:
         return float((scores[unanswerable] >= threshold).mean()) if unanswerable.any() else 0.0
@@ -247,7 +254,8 @@ def fit(items: Sequence[Labelled], table: Table, rows: Sequence[int], learned: b
     """The ranker, the sentence model and the confidence model chosen on `rows` only."""
     config, sentences = choose_config(items, table, rows, learned)
     chosen = [items[r] for r in rows]
-    model, thresholds = fit_confidence(chosen, [table[config][r] for r in rows])
+    probes = [table[config][n] for n, i in enumerate(items) if i.probe]
+    model, thresholds = fit_confidence(chosen, [table[config][r] for r in rows], probes)
     return Fitted(config, model, thresholds, sentences)
 
 

@@ -24,6 +24,7 @@ from typing import Any
 
 from bot.corpus.articles import article_key
 from bot.retrieval.answers import Answer, Tier
+from bot.retrieval.coverage import probe_texts
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +47,11 @@ class Labelled:
     @property
     def answerable(self) -> bool:
         return bool(self.articles)
+
+    @property
+    def probe(self) -> bool:
+        """A bundled probe asked of this corpus: fitted on, never scored."""
+        return self.kind == PROBE
 
     @property
     def off_topic(self) -> bool:
@@ -94,6 +100,17 @@ def _parse(line: str, where: str, fold: str) -> Labelled:
 
 
 EVERY_CORPUS = "*"  # an off-topic row asked of every corpus in the run
+PROBE = "probe"
+
+
+def probes_for(corpora: Sequence[str]) -> list[Labelled]:
+    """The bundled probes (`bot.retrieval.probes`) as rows asked of each corpus: what the
+    coverage model learns "not this blog" from. Never scored, and never a question set."""
+    return [
+        Labelled(f"probe{n}@{c}", text, PROBE, frozenset(), (), False, c, True, "probes")
+        for c in corpora
+        for n, text in enumerate(probe_texts())
+    ]
 
 
 def asked_everywhere(items: Sequence[Labelled]) -> list[Labelled]:

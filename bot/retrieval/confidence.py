@@ -44,9 +44,14 @@ class Thresholds:
 
 @dataclass(frozen=True, slots=True)
 class Model:
-    """Logistic coefficients over the features of `features`, in their raw units, and the
-    coverage floor: a question whose best cosine stands fewer standard deviations than
-    this above the blog's null (`bot.retrieval.coverage`) is not covered."""
+    """Two logistic models over the features of `features`, in their raw units.
+
+    `coverage` (intercept first, then one weight per feature and one for absent names)
+    says whether the blog covers the question at all: it is fitted on answerable questions
+    against the bundled probes (`bot.retrieval.probes`) asked of the same blogs, and below
+    `coverage_floor` (a logit) the tier is `none`. The rest says how likely the top excerpt
+    answers a covered question: its probability decides `answer` or `related`.
+    """
 
     intercept: float
     relevance: float
@@ -54,6 +59,7 @@ class Model:
     term_coverage: float
     english: float
     above_null: float = 0.0
+    coverage: tuple[float, ...] = ()
     coverage_floor: float = -math.inf
 
     def probability(self, signals: Signals) -> float:
@@ -71,9 +77,18 @@ class Model:
         logit = self.intercept + sum(w * v for w, v in zip(weights, x, strict=True))
         return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, logit))))
 
-    def covers(self, above_null: float) -> bool:
-        """Whether a question this far above the blog's null is on the blog's subject."""
-        return above_null >= self.coverage_floor
+    def coverage_logit(self, x: Sequence[float], absent_names: bool) -> float:
+        """How strongly the question looks like the blog's answerable ones rather than the
+        probes (0 when no coverage model was fitted)."""
+        if not self.coverage:
+            return 0.0
+        values = (*x, 1.0 if absent_names else 0.0)
+        weights = self.coverage[1:]
+        return self.coverage[0] + sum(w * v for w, v in zip(weights, values, strict=True))
+
+    def covers(self, x: Sequence[float], absent_names: bool) -> bool:
+        """Whether the blog covers a question with these features at all."""
+        return self.coverage_logit(x, absent_names) >= self.coverage_floor
 
 
 FEATURES = ("relevance", "top_sentence", "term_coverage", "english", "above_null")
@@ -149,7 +164,7 @@ def confidence(
     number) when no shown excerpt states one: similarity alone cannot overrule that.
     """
     probability = model.probability(signals)
-    if not model.covers(signals.above_null):
+    if not model.covers(features(signals), bool(signals.absent_names)):
         log.debug("best cosine %.2f sd above the blog's null: not covered", signals.above_null)
         probability = min(probability, UNCOVERED_CAP)
     if signals.absent_names:

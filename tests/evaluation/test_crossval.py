@@ -10,15 +10,16 @@ import pytest
 from bot.evaluation.crossval import (
     REFUSED,
     Config,
+    Fitted,
     HitView,
     Observation,
     Table,
     apply,
     choose_config,
-    coverage_floor,
     cross_validate,
     fit_all,
     fit_confidence,
+    fit_coverage,
     fit_sentences,
 )
 from bot.evaluation.labelled import Labelled
@@ -139,20 +140,31 @@ def test_weak_hits_after_the_first_are_not_counted() -> None:
     assert apply(fitted, items[0], shown)[0].rank == 2
 
 
-def test_coverage_floor_keeps_answerable_questions_and_refuses_the_rest() -> None:
-    """The floor is the highest that refuses at most REFUSED of the answerable questions;
-    an off-topic question below it gets `none`, however strong its other signals."""
-    items = [_item(n, "x") for n in range(100)]
-    distances = np.linspace(0.0, 4.0, 100)
-    observed = [_seen(1, 3.0, float(d)) for d in distances]
-    floor = coverage_floor(items, observed)
-    assert float((distances < floor).mean()) <= REFUSED
-    assert float((distances < floor + 0.25).mean()) > REFUSED
-    items_, table = _data()
-    fitted = fit_all(items_, table)
+def test_coverage_is_learned_from_probes_and_refuses_few_answerable() -> None:
+    """Answerable questions against the probes: the floor refuses at most REFUSED of the
+    answerable ones, and an off-topic question that looks like a probe gets `none`,
+    though no off-topic question was fitted on."""
+    rng = np.random.default_rng(1)
+    items = [_item(n, "x", answerable=n < 60) for n in range(80)]
+    observed = [_seen(1, 3.0, float(rng.normal(3.0 if n < 60 else 2.0, 1.0))) for n in range(80)]
+    probes = [_seen(1, 3.0, float(rng.normal(0.0, 1.0))) for _ in range(80)]
+    coverage, floor = fit_coverage(items, observed, probes)
+    model, thresholds = fit_confidence(items, observed, probes)
+    assert (model.coverage, model.coverage_floor) == (coverage, floor)
+    refused = [not model.covers(o.features, False) for o in observed[:60]]
+    assert float(np.mean(refused)) <= REFUSED
+    assert np.mean([not model.covers(o.features, False) for o in probes]) > 0.7
+    fitted = Fitted(GOOD, model, thresholds, None)
     off = _item(0, "o", answerable=False, kind="off_topic")
-    below = _seen(1, 6.0, fitted.model.coverage_floor - 1.0)
-    assert apply(fitted, off, below)[0].tier == "none"
+    assert apply(fitted, off, _seen(1, 6.0, -1.0))[0].tier == "none"
+    assert apply(fitted, items[0], _seen(1, 6.0, 4.0))[0].tier != "none"
+
+
+def test_without_probes_everything_is_covered() -> None:
+    """No probes, no coverage model: the tiers come from the answer model alone."""
+    items, table = _data()
+    assert fit_coverage(items, table[GOOD], []) == ((), -math.inf)
+    assert fit_all(items, table).model.covers((-9.0, 0.0, 0.0, 0.0, -9.0), True)
 
 
 def test_sentence_model_learns_the_answering_sentence() -> None:

@@ -184,8 +184,8 @@ def test_calibrate_leaves_out_absent_names_but_not_missing_types() -> None:
 
 def test_format_model_is_a_calibrated_entry() -> None:
     """The printed entry evaluates to the stored form."""
-    for floor in (-math.inf, 1.25):
-        model = Model(-25.27, 0.3751, 26.73, 0.4911, 2.537, 0.75, floor)
+    for coverage, floor in (((), -math.inf), ((-3.5, 1.0, 0.5, 2.0, -1.0, 0.25, -2.0), 1.25)):
+        model = Model(-25.27, 0.3751, 26.73, 0.4911, 2.537, 0.75, coverage, floor)
         text = format_model("m", model, Thresholds(0.6, 0.2))
         entry = eval("{" + text + "}", {"Model": Model, "Thresholds": Thresholds})
         assert entry == {"m": (model, Thresholds(0.6, 0.2))}
