@@ -17,63 +17,13 @@ _HEADINGS = {"h1": 1, "h2": 2, "h3": 3, "h4": 4, "h5": 5, "h6": 6}
 _HIDDEN = frozenset({"script", "style", "pre", "table", "template", "svg", "noscript"})
 # kramdown's HTML_BLOCK_ELEMENTS and the HTML5 sectioning ones: each starts a new line of
 # text, so list items, cells or a summary never run into the text after them.
-BLOCK_ELEMENTS = frozenset(
-    [
-        "address",
-        "article",
-        "aside",
-        "applet",
-        "body",
-        "blockquote",
-        "caption",
-        "center",
-        "col",
-        "colgroup",
-        "dd",
-        "details",
-        "dir",
-        "div",
-        "dl",
-        "dt",
-        "fieldset",
-        "figcaption",
-        "figure",
-        "footer",
-        "form",
-        "h1",
-        "h2",
-        "h3",
-        "h4",
-        "h5",
-        "h6",
-        "header",
-        "hgroup",
-        "hr",
-        "html",
-        "head",
-        "iframe",
-        "legend",
-        "li",
-        "main",
-        "map",
-        "menu",
-        "nav",
-        "ol",
-        "optgroup",
-        "p",
-        "pre",
-        "section",
-        "summary",
-        "table",
-        "tbody",
-        "td",
-        "tfoot",
-        "th",
-        "thead",
-        "tr",
-        "ul",
-    ]
+_BLOCK_ELEMENT_NAMES = (
+    "address article aside applet body blockquote caption center col colgroup dd details"
+    " dir div dl dt fieldset figcaption figure footer form h1 h2 h3 h4 h5 h6 header hgroup"
+    " hr html head iframe legend li main map menu nav ol optgroup p pre section summary"
+    " table tbody td tfoot th thead tr ul"
 )
+BLOCK_ELEMENTS = frozenset(_BLOCK_ELEMENT_NAMES.split())
 _BREAKS = BLOCK_ELEMENTS | {"br"}
 
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_right
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from markdown_it.token import Token
@@ -28,73 +28,19 @@ _IAL_ID = re.compile(r"(?:^|\s)#([^\s}]+)")
 _END_OF_BLOCK = re.compile(r"^\^[ \t]*$")  # kramdown EOB_MARKER
 _END_OF_BLOCK_STAND_IN = "<!-- -->"
 # kramdown's HTML_SPAN_ELEMENTS (parser/html.rb): a line starting with one is a paragraph.
-_SPAN_ELEMENTS = frozenset(
-    [
-        "a",
-        "abbr",
-        "acronym",
-        "b",
-        "big",
-        "bdo",
-        "br",
-        "button",
-        "cite",
-        "code",
-        "del",
-        "dfn",
-        "em",
-        "i",
-        "img",
-        "input",
-        "ins",
-        "kbd",
-        "label",
-        "mark",
-        "option",
-        "q",
-        "rb",
-        "rbc",
-        "rp",
-        "rt",
-        "rtc",
-        "ruby",
-        "samp",
-        "select",
-        "small",
-        "span",
-        "strong",
-        "sub",
-        "sup",
-        "tt",
-        "u",
-        "var",
-    ]
+_SPAN_ELEMENT_NAMES = (
+    "a abbr acronym b big bdo br button cite code del dfn em i img input ins kbd label"
+    " mark option q rb rbc rp rt rtc ruby samp select small span strong sub sup tt u var"
 )
+_SPAN_ELEMENTS = frozenset(_SPAN_ELEMENT_NAMES.split())
 # kramdown's HTML_ELEMENTS_WITHOUT_BODY: the start tag is the whole element.
-_VOID_ELEMENTS = frozenset(
-    [
-        "area",
-        "base",
-        "br",
-        "col",
-        "command",
-        "embed",
-        "hr",
-        "img",
-        "input",
-        "keygen",
-        "link",
-        "meta",
-        "param",
-        "source",
-        "track",
-        "wbr",
-    ]
+_VOID_ELEMENT_NAMES = (
+    "area base br col command embed hr img input keygen link meta param source track wbr"
 )
+_VOID_ELEMENTS = frozenset(_VOID_ELEMENT_NAMES.split())
 _INDENT = re.compile(r"[ ]{0,3}")
-_TAG = re.compile(r"<!--.*?-->|<(/?)([A-Za-z][A-Za-z0-9:-]*)\b[^>]*>", re.DOTALL)
-# How far an element's end tag is looked for: an unclosed `<div>` is left as CommonMark reads it.
-MAX_ELEMENT_CHARS = 200_000
+# A start or end tag; attributes are bounded so an unclosed `<div` cannot scan the document.
+_TAG = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9:-]*)\b[^<>]{0,4000}>")
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,13 +71,19 @@ def kramdown_lines(markdown: str) -> tuple[str, dict[int, str]]:
 
 def html_regions(source: str, tokens: Sequence[Token], starts: list[int]) -> list[HtmlRegion]:
     """Top-level HTML blocks whose kramdown extent differs from CommonMark's."""
-    regions: list[HtmlRegion] = []
+    openings: list[tuple[list[int], re.Match[str]]] = []
     for token in tokens:
-        if token.type != "html_block" or token.level or not token.map:
-            continue
-        if regions and token.map[0] <= regions[-1].last:
-            continue  # already inside the previous element
-        region = _region(source, token.map, starts)
+        opening = _opening_tag(source, token, starts)
+        if opening is not None and token.map:
+            openings.append((token.map, opening))
+    if not openings:
+        return []
+    ends = _element_ends(source)
+    regions: list[HtmlRegion] = []
+    for lines, opening in openings:
+        if regions and lines[0] <= regions[-1].last:
+            continue  # inside the previous element
+        region = _region(source, lines, starts, _end_of(opening, ends))
         if region is not None:
             regions.append(region)
     return regions
@@ -150,36 +102,68 @@ def mask(source: str, regions: Sequence[HtmlRegion]) -> str:
     return "\n".join(lines)
 
 
-def _region(source: str, lines: list[int], starts: list[int]) -> HtmlRegion | None:
-    """The region of the element opening the block at `lines[0]`, if CommonMark cut it."""
-    begin = starts[lines[0]]
+def _opening_tag(source: str, token: Token, starts: list[int]) -> re.Match[str] | None:
+    """The start tag opening a top-level HTML block, unless kramdown reads it as text."""
+    if token.type != "html_block" or token.level or not token.map:
+        return None
+    begin = starts[token.map[0]]
     indent = _INDENT.match(source, begin)
     opening = _TAG.match(source, indent.end() if indent else begin)
-    if not opening or opening.group(1) or not opening.group(2):
+    if not opening or opening.group(1) or opening.group(2).lower() in _SPAN_ELEMENTS:
         return None
-    name = opening.group(2).lower()
-    if name in _SPAN_ELEMENTS:
-        return None
-    end = _element_end(source, opening, name)
+    return opening
+
+
+def _end_of(opening: re.Match[str], ends: dict[int, int]) -> int | None:
+    """Offset just past the element's end tag; a void or self-closed one ends at once."""
+    if opening.group(2).lower() in _VOID_ELEMENTS or opening.group(0).endswith("/>"):
+        return opening.end()
+    return ends.get(opening.start())
+
+
+def _region(source: str, lines: list[int], starts: list[int], end: int | None) -> HtmlRegion | None:
+    """The lines from the block's first to its element's end tag, if CommonMark cut them."""
     if end is None:
         return None
     last = bisect_right(starts, end - 1) - 1
     if last == lines[1] - 1:
         return None
+    begin = starts[lines[0]]
     stop = starts[last + 1] if last + 1 < len(starts) else len(source)
     return HtmlRegion(lines[0], last, source[begin:stop])
 
 
-def _element_end(source: str, opening: re.Match[str], name: str) -> int | None:
-    """Offset just past the end tag that closes `opening` (nesting counted), or None."""
-    if name in _VOID_ELEMENTS or opening.group(0).endswith("/>"):
-        return opening.end()
-    depth = 1
-    limit = opening.end() + MAX_ELEMENT_CHARS
-    for tag in _TAG.finditer(source, opening.end(), limit):
-        if (tag.group(2) or "").lower() != name or tag.group(0).endswith("/>"):
+def _element_ends(source: str) -> dict[int, int]:
+    """Each start tag's offset mapped to the end of its matching end tag, in one pass.
+
+    Tags pair up per name as brackets do (nested `<div>`s count), so an unclosed start
+    tag has no entry: kramdown would run it to the end, the bot keeps CommonMark's reading.
+    """
+    ends: dict[int, int] = {}
+    open_tags: dict[str, list[int]] = {}
+    for tag in _tags(source):
+        name = tag.group(2).lower()
+        if name in _VOID_ELEMENTS or tag.group(0).endswith("/>"):
             continue
-        depth += -1 if tag.group(1) else 1
-        if depth == 0:
-            return tag.end()
-    return None
+        stack = open_tags.setdefault(name, [])
+        if not tag.group(1):
+            stack.append(tag.start())
+        elif stack:
+            ends[stack.pop()] = tag.end()
+    return ends
+
+
+def _tags(source: str) -> Iterator[re.Match[str]]:
+    """Start and end tags in order, skipping comments (an unclosed one runs to the end)."""
+    position = source.find("<")
+    while position >= 0:
+        if source.startswith("<!--", position):
+            close = source.find("-->", position + 4)
+            if close < 0:
+                return
+            position = source.find("<", close + 3)
+            continue
+        tag = _TAG.match(source, position)
+        if tag:
+            yield tag
+        position = source.find("<", tag.end() if tag else position + 1)

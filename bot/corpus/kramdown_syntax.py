@@ -14,17 +14,25 @@ does (kramdown 2.4, lib/kramdown/parser/kramdown/{emphasis,link}.rb):
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
+from dataclasses import dataclass
+from typing import cast
 
 from markdown_it import MarkdownIt
 from markdown_it.common.utils import normalizeReference
 from markdown_it.rules_inline.state_inline import Delimiter, StateInline
 
-# Closing `)` (or a space before a quoted title) is looked for this far at most, so a
-# stray `[x](` cannot make every later `[` rescan the rest of the paragraph.
+# A `<target>` or a title is looked for this far at most, so a stray `[x](<` cannot make
+# every later `[` rescan the rest of the paragraph.
 MAX_TARGET_CHARS = 2048
+_ANGLED = re.compile(r"\(<(.*?)>")
 _TITLE = re.compile(r"\s*?([\"'])(.+?)\1\s*?\)", re.DOTALL)  # LINK_INLINE_TITLE_RE
-_REFERENCE_ID = re.compile(r"\s*?\[([^\]]*)\]")  # LINK_INLINE_ID_RE
-_PAREN_STOP = re.compile(r"(\()|(\))|\s(?=[\"'])")  # LINK_PAREN_STOP_RE
+_REFERENCE_ID = re.compile(r"\s*?\[([^\]]{0,999})\]")  # LINK_INLINE_ID_RE (bounded)
+# LINK_PAREN_STOP_RE's three stops: `(`, `)`, and white space before a quote.
+_PAREN = re.compile(r"[()]")
+_QUOTE_STOP = re.compile(r"\s(?=[\"'])")
+_PARENS_KEY = "kramdown_link_parens"
+_ASCII_SPACE = frozenset(" \t\n\r\f\v")  # Ruby's \s: an ideographic space is not one
 
 
 def kramdown_inline_plugin(md: MarkdownIt) -> None:
@@ -43,7 +51,7 @@ def _emphasis(state: StateInline, silent: bool) -> bool:
         end += 1
     before = state.src[start - 1] if start > 0 else " "
     after = state.src[end] if end < state.posMax else " "
-    can_open, can_close = not after.isspace(), not before.isspace()
+    can_open, can_close = after not in _ASCII_SPACE, before not in _ASCII_SPACE
     if marker == "_":
         can_open = can_open and not before.isalpha()
         can_close = can_close and not after.isalnum()
@@ -63,12 +71,12 @@ def _link(state: StateInline, silent: bool) -> bool:
     src, start = state.src, state.pos
     image = src.startswith("![", start)
     opener = start + 1 if image else start
-    if src[opener] != "[" or src[opener + 1 : opener + 2] == "^":
+    if src[opener] != "[" or src[opener + 1 : opener + 2] == "^" or src.find("]", opener) < 0:
         return False
     label_end = state.md.helpers.parseLinkLabel(state, opener, not image)
     if label_end < 0:
         return False
-    found = _inline_target(src, label_end + 1, state.posMax)
+    found = _inline_target(state, label_end + 1)
     if found is None:
         found = _reference_target(state, label_end + 1)
     if found is None:
@@ -80,38 +88,64 @@ def _link(state: StateInline, silent: bool) -> bool:
     return True
 
 
-def _inline_target(src: str, pos: int, maximum: int) -> tuple[str, str, int] | None:
+def _inline_target(state: StateInline, pos: int) -> tuple[str, str, int] | None:
     """(href, title, end) of a `(...)` target read as kramdown reads it, or None."""
+    src = state.src
     if src[pos : pos + 1] != "(":
         return None
-    limit = min(maximum, pos + MAX_TARGET_CHARS)
-    angled = re.compile(r"\(<(.*?)>").match(src, pos, limit)
+    angled = _ANGLED.match(src, pos, min(state.posMax, pos + MAX_TARGET_CHARS))
     if angled:
         href, cursor = angled.group(1), angled.end()
         if src[cursor : cursor + 1] == ")":
             return href, "", cursor + 1
     else:
-        href, cursor, closed = _paren_target(src, pos, limit)
+        target = _paren_target(src, pos, _parens(state))
+        if target is None:
+            return None
+        href, cursor, closed = target
         if closed:
             return href, "", cursor
-    title = _TITLE.match(src, cursor, limit)
+    title = _TITLE.match(src, cursor, min(state.posMax, cursor + MAX_TARGET_CHARS))
     return (href, title.group(2), title.end()) if title else None
 
 
-def _paren_target(src: str, pos: int, limit: int) -> tuple[str, int, bool]:
-    """The target up to its balancing `)` (closed) or to a space before a quote (not)."""
-    depth, cursor = 0, pos
-    for stop in _PAREN_STOP.finditer(src, pos, limit):
-        cursor = stop.end()
-        if stop.group(1):
-            depth += 1
-            continue
-        if stop.group(2):
-            depth -= 1
-            if depth:
-                continue
-        return src[pos + 1 : stop.start()].strip(), cursor, depth == 0
-    return "", limit, False
+def _paren_target(src: str, pos: int, parens: _Parens) -> tuple[str, int, bool] | None:
+    """The target up to its balancing `)` (closed) or to a space before a quote (not),
+    whichever comes first; None when there is neither."""
+    close = parens.closes.get(pos)
+    following = bisect_right(parens.quote_stops, pos)
+    quote = parens.quote_stops[following] if following < len(parens.quote_stops) else None
+    if quote is not None and (close is None or quote < close):
+        return src[pos + 1 : quote].strip(), quote + 1, False
+    if close is not None:
+        return src[pos + 1 : close].strip(), close + 1, True
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class _Parens:
+    """Where each `(` of a paragraph closes, and where a quote follows white space: found
+    once per paragraph, so trying a link at every `[` stays linear."""
+
+    closes: dict[int, int]
+    quote_stops: list[int]
+
+
+def _parens(state: StateInline) -> _Parens:
+    cached = state.env.get(_PARENS_KEY)
+    if isinstance(cached, tuple) and cached[0] is state.src:
+        return cast(_Parens, cached[1])
+    closes: dict[int, int] = {}
+    opened: list[int] = []
+    for paren in _PAREN.finditer(state.src):
+        if paren.group() == "(":
+            opened.append(paren.start())
+        elif opened:
+            closes[opened.pop()] = paren.start()
+    stops = [stop.start() for stop in _QUOTE_STOP.finditer(state.src)]
+    parens = _Parens(closes, stops)
+    state.env[_PARENS_KEY] = (state.src, parens)
+    return parens
 
 
 def _reference_target(state: StateInline, pos: int) -> tuple[str, str, int] | None:
