@@ -54,13 +54,14 @@ class Writer:
 
     def article(self, i: int, edit: int = 0) -> str:
         rng = random.Random(self.seed * 1_000_003 + i)
+        title = rng.choice(self.stuff.headings)  # drawn first: an edit keeps the title
         counter = [i * 10_000]
         sections = [self._section(rng, counter) for _ in range(rng.randint(3, 6))]
         if edit:
             sections.append(f"### 追記 {edit}\n\n" + self._paragraph(rng, counter))
         day = 1 + i % 28
         front = (
-            f'---\ntitle: "{rng.choice(self.stuff.headings)} その{i}"\n'
+            f'---\ntitle: "{title} その{i}"\n'
             f"date: {2015 + i % 11}-{1 + i % 12:02d}-{day:02d} 10:00:00 +0900\n"
             f"categories: [{rng.choice(CATEGORIES)}]\n"
             f"tags: [{', '.join(rng.sample(TAGS, 2))}]\n---\n\n"

@@ -11,6 +11,7 @@ from bench import corpus as synthetic
 from bench import report, serving
 from bot.index.analysis import JapaneseAnalyzer
 from bot.index.refresh import CorpusSpec, refresh
+from bot.retrieval.coverage import probe_texts
 from tests.conftest import SAMPLE_CORPUS, SITE_URL
 from tests.fakes import StandInEmbedder
 
@@ -68,7 +69,8 @@ def test_serving_times_each_stage_through_the_public_engine(tmp_path: Path) -> N
     stages = list(out["latency_ms"])
     assert stages[0] == "encode" and stages[-1] == "total" and len(stages) > 2
     assert out["latency_ms"]["total"]["p50"] >= out["latency_ms"]["encode"]["p50"] > 0
-    assert embedder.calls == 1 + 4 + 32 + 32  # the engine never embedded a question twice
+    # the engine's probes once, then no question embedded twice
+    assert embedder.calls == len(probe_texts()) + 1 + 4 + 32 + 32
     assert out["concurrent_32_s"] > 0 and out["throughput_gain"] > 0
 
 

@@ -148,3 +148,19 @@ def test_site_settings_relink_without_reembedding(
     before = {a.source: (a.url, a.date.utcoffset()) for a in first.articles.values()}
     after = {a.source: (a.url, a.date.utcoffset()) for a in index.articles.values()}
     assert before.keys() == after.keys() and all(before[s] != after[s] for s in before)
+
+
+def test_same_words_split_at_other_line_breaks_are_cached_apart(
+    post: PostWriter, site: Path, tmp_path: Path
+) -> None:
+    """A paragraph repeated in two posts under different line breaks splits into different
+    sentence counts; each copy keeps its own sentence vectors (no wrong row count)."""
+    front = {"title": "同じ題", "date": "2025-01-01 10:00:00 +0900"}
+    post("2025-01-01-a.md", "Footer text here and more words\nthat end the post.", front)
+    post("2025-01-02-b.md", "Footer text here and more words that end the post.", front)
+    spec = CorpusSpec(site, SITE_URL, "Asia/Tokyo")
+    index, report = refresh(spec, HashEmbedder(32), JapaneseAnalyzer(), tmp_path / "cache")
+    counts = [len(p.sentences) for p in index.passages]
+    assert sorted(counts) == [1, 2] and report.embedded == 2
+    again, _ = refresh(spec, HashEmbedder(32), JapaneseAnalyzer(), tmp_path / "cache")
+    assert len(again.sentence_vectors) == sum(counts)
