@@ -18,7 +18,6 @@ import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from itertools import accumulate
-from typing import Any
 
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
@@ -79,15 +78,13 @@ def document_blocks(markdown: str) -> list[TextBlock]:
 def _parse(markdown: str) -> _Document:
     """Parse as kramdown delimits the blocks; a re-parse only where HTML blocks differ."""
     source, ial_ids = kramdown_lines(markdown)
-    starts = _line_starts(markdown)
-    env: dict[str, Any] = {}
-    tokens = _PARSER.parse(source, env)
+    tokens = _PARSER.parse(source)
     regions = html_regions(source, tokens, _line_starts(source)) if "<" in source else []
     if regions:
-        source, env = mask(source, regions), {}
-        tokens = _PARSER.parse(source, env)
+        source = mask(source, regions)
+        tokens = _PARSER.parse(source)
     by_line = {region.first: region for region in regions}
-    return _Document(tokens, source.split("\n"), starts, ial_ids, by_line)
+    return _Document(tokens, source.split("\n"), _line_starts(markdown), ial_ids, by_line)
 
 
 def _line_starts(text: str) -> list[int]:
