@@ -45,6 +45,7 @@ class Passage:
     start: int
     end: int
     sentences: tuple[Sentence, ...]
+    title: str = ""  # the article's: embedded and indexed with each of its passages
 
     @property
     def content_hash(self) -> str:
@@ -55,12 +56,16 @@ class Passage:
         (a footer repeated across posts) are another entry, not a wrong row count.
         """
         sentences = "\x1f".join(s.text for s in self.sentences)
-        payload = f"{self.heading or ''}\n{self.text}\n\x1e{sentences}".encode()
+        payload = f"{self.embedding_text}\n\x1e{sentences}".encode()
         return hashlib.blake2b(payload, digest_size=16).hexdigest()
 
     @property
     def embedding_text(self) -> str:
-        return f"{self.heading}\n{self.text}" if self.heading else self.text
+        """What the passage vector and its BM25 terms are made of: the article's title and
+        the heading above the text, so a question that names only the title (a price in
+        a headline) finds the article, and a passage is read in its context."""
+        heading = self.heading if self.heading and self.heading != self.title else None
+        return "\n".join(part for part in (self.title, heading, self.text) if part)
 
 
 @dataclass(frozen=True, slots=True)
@@ -257,4 +262,5 @@ def _passage(article: Article, n: int, section: Block, chunk: list[Sentence]) ->
         start=chunk[0].start,
         end=chunk[-1].end,
         sentences=tuple(chunk),
+        title=article.title,
     )

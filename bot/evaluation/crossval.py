@@ -221,7 +221,7 @@ def fit_coverage(
     labels = np.array([1.0] * len(positive) + [0.0] * len(probes))
     intercept, weights = fit_logistic(np.array(rows, float), labels, c=COVERAGE_C)
     coverage = (intercept, *(float(w) for w in weights))
-    model = Model(0.0, 0.0, 0.0, 0.0, 0.0, 0.0, coverage)
+    model = Model(0.0, 0.0, 0.0, 0.0, 0.0, coverage=coverage)
     logits = np.array([model.coverage_logit(o.features, o.absent_names) for o in positive])
     return coverage, float(np.quantile(logits, REFUSED, method="lower"))
 
@@ -234,7 +234,7 @@ def fit_confidence(
     within `WRONG_ANSWERS` on the same questions (an answerable question under it is still
     shown, as `related`)."""
     coverage, floor = fit_coverage(items, observed, probes)
-    judged = Model(0.0, 0.0, 0.0, 0.0, 0.0, 0.0, coverage, floor)
+    judged = Model(0.0, 0.0, 0.0, 0.0, 0.0, coverage=coverage, coverage_floor=floor)
     pairs = list(zip(items, observed, strict=True))
     covered = [(i, o) for i, o in pairs if judged.covers(o.features, o.absent_names)]
     fitted = calibrate([o.example(i.answerable) for i, o in covered])

@@ -71,7 +71,10 @@ def _observation(engine: Engine, item: Labelled, vector: np.ndarray, config: Con
     return Observation(
         hits=tuple(views),
         features=features(found.signals),
-        hit_features=tuple(features(for_hit(found.signals, h)) for h in found.hits),
+        hit_features=tuple(
+            features(for_hit(found.signals, h, share))
+            for h, share in zip(found.hits, found.excerpt_terms, strict=True)
+        ),
         absent_names=bool(found.signals.absent_names),
         missing_type=found.missing_type is not None,
         above_null=found.signals.above_null,

@@ -8,6 +8,9 @@ Why this shape:
   and names whole (precise), and each C unit's SplitMode.A parts are added as extra terms so a
   question about "生成" still finds "生成AI" (the Elasticsearch-Sudachi "search" mode idea).
   Terms are Sudachi's normalized form, so 使える/使えた/使う and 打合せ/打ち合わせ share a term.
+* English words are reduced to their Snowball stems ("released", "releases" → "releas"), so
+  an English question finds an English post however the verb is inflected; digits,
+  versions and mixed compounds ("gpt-4o") are kept as written.
 * `normalize` runs before Sudachi and keeps a map back to the original text, so offsets point at
   what the reader or author actually wrote (for highlighting).
 """
@@ -23,6 +26,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 
+import snowballstemmer
 from sudachipy import Dictionary, Morpheme, SplitMode, Tokenizer
 
 log = logging.getLogger(__name__)
@@ -51,6 +55,20 @@ _CLUSTER = re.compile(
 _MARKS = re.compile("[-‐‑‒–—―−─━〜]")
 _BOX_MARKS = "─━"
 _HYPHENS = "‐‑‒–−"
+
+
+_STEM_LOCK = threading.Lock()
+_STEMMER = snowballstemmer.stemmer("english")
+_WORD = re.compile(r"[a-z]{4,}")
+
+
+@lru_cache(maxsize=65536)
+def stem(term: str) -> str:
+    """An English word's Snowball stem; anything else (digits, versions, kana) unchanged."""
+    if not _WORD.fullmatch(term):
+        return term
+    with _STEM_LOCK:  # a Snowball stemmer keeps state between calls
+        return str(_STEMMER.stemWord(term))
 
 
 @lru_cache(maxsize=65536)
@@ -129,11 +147,11 @@ def _compound_terms(norm: str, covered: bytearray) -> Iterator[tuple[str, int, i
         whole = match.group()
         covered[match.start() : match.end()] = b"\x01" * len(whole)
         if whole not in _EN_STOP:
-            yield whole, match.start(), match.end()
+            yield stem(whole), match.start(), match.end()
         for part in _PART.finditer(whole):
             term = part.group()
             if term != whole and len(term) > 1 and term not in _EN_STOP:
-                yield term, match.start() + part.start(), match.start() + part.end()
+                yield stem(term), match.start() + part.start(), match.start() + part.end()
 
 
 def _content_term(morpheme: Morpheme) -> str | None:

@@ -62,7 +62,7 @@ from bot.index.texts import TextColumn
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3  # 3: passages embed their article's title; English terms are stemmed
 _READ_ATTEMPTS = 3  # CURRENT changed while a snapshot was read: read the new one
 
 

@@ -35,6 +35,7 @@ class Assessment:
     hits: list[Hit]
     signals: Signals
     excerpts: list[str]  # one per hit, as shown
+    excerpt_terms: list[float]  # per hit: its excerpt's share of the question's idf mass
     missing_type: AnswerType | None  # asked for, but stated by no excerpt about the question
 
 
@@ -66,10 +67,11 @@ class Assessor:
         absent = self.names.absent(index, query)
         signals = question_signals(index, hits, terms, query.language, absent)
         above = serving.null.above(top_cosine(index, vector), query.language)
-        signals = replace(signals, above_null=above)
+        shares = [excerpt_share(question, e, self.analyzer) for e in excerpts]
+        signals = replace(signals, above_null=above, excerpt_terms=shares[0] if shares else 0.0)
         missing = missing_type_about(self.analyzer, query, excerpts)
         watch.lap("confidence")
-        return Assessment(hits, signals, excerpts, missing)
+        return Assessment(hits, signals, excerpts, shares, missing)
 
 
 def question_for(index: Index, terms: Sequence[str], query: Query) -> Question:
@@ -77,6 +79,16 @@ def question_for(index: Index, terms: Sequence[str], query: Query) -> Question:
     known = [t for t in terms if index.lexical.document_frequency(t)]
     weights = {t: index.lexical.idf(t) for t in known}
     return Question(weights, asked_value(query.text, query.language), query.language)
+
+
+def excerpt_share(question: Question, excerpt: str, analyzer: JapaneseAnalyzer) -> float:
+    """The share of the question's idf mass (terms the blog knows) the excerpt holds: an
+    excerpt about the topic that lacks the question's own rare words rarely answers it."""
+    total = sum(question.term_weights.values())
+    if total <= 0:
+        return 0.0
+    found = set(analyzer.terms(excerpt.replace("**", ""))) & question.term_weights.keys()
+    return sum(question.term_weights[t] for t in found) / total
 
 
 class AbsentNames:

@@ -59,6 +59,7 @@ class Model:
     term_coverage: float
     english: float
     above_null: float = 0.0
+    excerpt_terms: float = 0.0
     coverage: tuple[float, ...] = ()
     coverage_floor: float = -math.inf
 
@@ -73,6 +74,7 @@ class Model:
             self.term_coverage,
             self.english,
             self.above_null,
+            self.excerpt_terms,
         )
         logit = self.intercept + sum(w * v for w, v in zip(weights, x, strict=True))
         return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, logit))))
@@ -91,7 +93,14 @@ class Model:
         return self.coverage_logit(x, absent_names) >= self.coverage_floor
 
 
-FEATURES = ("relevance", "top_sentence", "term_coverage", "english", "above_null")
+FEATURES = (
+    "relevance",
+    "top_sentence",
+    "term_coverage",
+    "english",
+    "above_null",
+    "excerpt_terms",
+)
 ABSENT_NAME_CAP = 0.3  # confidence ceiling when the question names what the blog never does
 ANSWER_TYPE_CAP = 0.3  # ceiling when no shown excerpt states the date, price or number asked
 UNCOVERED_CAP = 0.1  # ceiling below the coverage floor: under `related`, so tier `none`
@@ -120,7 +129,7 @@ DEFAULT = (
 )
 
 
-def features(signals: Signals) -> tuple[float, float, float, float, float]:
+def features(signals: Signals) -> tuple[float, float, float, float, float, float]:
     """The model's inputs, in the order of `FEATURES`."""
     return (
         signals.relevance,
@@ -128,6 +137,7 @@ def features(signals: Signals) -> tuple[float, float, float, float, float]:
         signals.term_coverage,
         1.0 if signals.english else 0.0,
         clipped_null(signals.above_null),
+        signals.excerpt_terms,
     )
 
 

@@ -95,7 +95,23 @@ def _render(sentences: Sequence[str], shown: Sequence[int], best: int) -> str:
         if position and i != shown[position - 1] + 1:
             parts.append(ELLIPSIS)
         parts.append(_bold(sentences[i]) if i == best else _unbold(sentences[i]))
-    return join_sentences(parts)
+    return _join_for_reading(parts)
+
+
+_ENDS = tuple("。！？!?.…」』）)】:：")
+
+
+def _join_for_reading(parts: Sequence[str]) -> str:
+    """Sentences as `join_sentences` joins them, except that a line that ends without a
+    full stop (a list item, a heading, a table cell) keeps its line break: "…の導入" and
+    "Issue #679" are two lines, not one word."""
+    out = ""
+    for part in parts:
+        if out and not out.replace("**", "").rstrip().endswith(_ENDS) and part != ELLIPSIS:
+            out += "\n" + part
+        else:
+            out = join_sentences([out, part]) if out else part
+    return out
 
 
 def _bold(text: str) -> str:

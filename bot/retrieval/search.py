@@ -80,6 +80,8 @@ class Signals:
     # standard deviations the best passage cosine stands above the blog's own null
     # (`bot.retrieval.coverage`); infinite when not measured
     above_null: float = float("inf")
+    # share of the question's idf mass (terms the blog knows) that the excerpt itself holds
+    excerpt_terms: float = 0.0
 
 
 def article_mask(index: Index, filters: Filters | None) -> np.ndarray | None:

@@ -39,20 +39,24 @@ def decide(index: Index, found: Assessment, model: Model, thresholds: Thresholds
     score = confidence(found.signals, model, found.missing_type)
     tier = tier_for(score, thresholds)
     results = [
-        result_for(index, hit, n, excerpt, _hit_confidence(found, hit, model))
+        result_for(index, hit, n, excerpt, _hit_confidence(found, n - 1, model))
         for n, (hit, excerpt) in enumerate(zip(found.hits, found.excerpts, strict=True), 1)
     ]
     return Verdict(tier, score, labelled(tier, results, thresholds))
 
 
-def _hit_confidence(found: Assessment, hit: Hit, model: Model) -> float:
+def _hit_confidence(found: Assessment, n: int, model: Model) -> float:
     """A result's own confidence: its evidence, with the question's caps."""
-    return confidence(for_hit(found.signals, hit), model, found.missing_type)
+    signals = for_hit(found.signals, found.hits[n], found.excerpt_terms[n])
+    return confidence(signals, model, found.missing_type)
 
 
-def for_hit(signals: Signals, hit: Hit) -> Signals:
-    """The question's signals with this hit's own evidence."""
-    return replace(signals, relevance=hit.relevance, top_sentence=hit.sentence)
+def for_hit(signals: Signals, hit: Hit, excerpt_terms: float) -> Signals:
+    """The question's signals with this hit's own evidence (its excerpt's share of the
+    question's words among them)."""
+    return replace(
+        signals, relevance=hit.relevance, top_sentence=hit.sentence, excerpt_terms=excerpt_terms
+    )
 
 
 def labelled(tier: Tier, results: list[Result], thresholds: Thresholds) -> tuple[Result, ...]:

@@ -80,3 +80,11 @@ def test_a_stated_value_takes_the_bold_before_the_model_is_fitted(
     rows = sentence_features(sentences, np.array([1.0, 0.2]), 0, question, analyzer)
     assert UNFITTED.pick(rows) == 1
     assert SentenceModel((1.0, *[0.0] * (len(SENTENCE_FEATURES) - 1))).pick(rows) == 0
+
+
+def test_list_items_keep_their_line_breaks() -> None:
+    """Sentences without a full stop (list items) are not glued into one word."""
+    items = ["コードレビューの導入", "Issue #679", "テストを書いた。", "次の文。"]
+    text = make_excerpt(items, np.array([0.5, 1.0, 0.4, 0.0]), 1)
+    assert "の導入\n**Issue #679**" in text
+    assert "**テストを書いた。**次の文。" in make_excerpt(items, np.array([0, 0, 1.0, 0.9]), 2)
