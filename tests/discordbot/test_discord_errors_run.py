@@ -132,10 +132,10 @@ async def test_sigterm_finishes_questions_in_flight_then_closes_the_log(
         return bots[-1]
 
     monkeypatch.setattr(discord_run, "BlogBot", recording_bot)
-    world.embedder.hold_queries = True
     served = asyncio.create_task(discord_run.serve(served_settings(world), world.server.token,
                                                    opener(world)))  # fmt: skip
     await world.until(lambda: bots and bots[0].is_ready(), "served bot ready")
+    world.embedder.hold_queries = True  # readers' questions only: the probes are embedded
     first = await world.server.invoke_command("ask", {"question": "Jekyllのテーマ"})
     assert await asyncio.to_thread(world.embedder.entered.wait, 5)
     os.kill(os.getpid(), signal.SIGTERM)
