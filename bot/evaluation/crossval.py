@@ -33,6 +33,7 @@ from bot.retrieval.confidence import (
 )
 from bot.retrieval.emphasis import UNFITTED, SentenceModel
 from bot.retrieval.scoring import Mode
+from bot.retrieval.search import LEXICAL_WEIGHT
 
 log = logging.getLogger(__name__)
 
@@ -52,12 +53,15 @@ class Config:
 
     mode: Mode
     diversity: float
+    lexical_weight: float = LEXICAL_WEIGHT
 
     @property
     def name(self) -> str:
         parts: list[str] = [self.mode]
         if self.diversity:
             parts.append("1/article" if math.isinf(self.diversity) else f"div{self.diversity:g}")
+        if self.lexical_weight != LEXICAL_WEIGHT:
+            parts.append(f"bm25x{self.lexical_weight:g}")
         return "+".join(parts)
 
 

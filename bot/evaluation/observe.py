@@ -32,12 +32,15 @@ BASELINES = (
     Config("rrf", 0.0),
     Config("passages", 0.0),  # the hybrid without sentence vectors: what they buy
 )
-DIVERSITIES = (0.0, 0.1, 0.3, math.inf)  # inf: one passage per article (the old rule)
+DIVERSITIES = (0.3, math.inf)  # inf: one passage per article (the old rule)
+LEXICAL_WEIGHTS = (0.25, 0.5)  # beside the shipped weight, for the fused ranker
 
 
 def candidate_configs() -> list[Config]:
     """Every configuration the choice may pick, simplest first (ties go to the first)."""
-    return [Config(m, d) for d in DIVERSITIES for m in MODES]
+    plain = [Config(m, 0.0) for m in MODES]
+    lighter = [Config("hybrid", 0.0, w) for w in LEXICAL_WEIGHTS]
+    return plain + lighter + [Config("hybrid", d) for d in DIVERSITIES]
 
 
 def observed_configs() -> list[Config]:
@@ -59,7 +62,13 @@ def observe(engine: Engine, items: Sequence[Labelled], configs: Sequence[Config]
 
 def _observation(engine: Engine, item: Labelled, vector: np.ndarray, config: Config) -> Observation:
     query = engine.clean(item.question)
-    options = Options(k=3, mode=config.mode, diversity=config.diversity, keep_ranking=True)
+    options = Options(
+        k=3,
+        mode=config.mode,
+        diversity=config.diversity,
+        lexical_weight=config.lexical_weight,
+        keep_ranking=True,
+    )
     serving, found = engine.evidence(query, vector, options)
     index = serving.index
     question = question_for(index, engine.analyzer.terms(query.text), query)

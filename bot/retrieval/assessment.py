@@ -59,7 +59,9 @@ class Assessor:
         index = serving.index
         terms = self.analyzer.terms(query.text)
         mask = article_mask(index, options.filters)
-        hits = rank(index, vector, terms, k, options.mode, mask, options.diversity)
+        hits = rank(
+            index, vector, terms, k, options.mode, mask, options.diversity, options.lexical_weight
+        )
         watch.lap("search")
         question = question_for(index, terms, query)
         excerpts = [hit_excerpt(index, hit, question, self.analyzer) for hit in hits]

@@ -155,6 +155,7 @@ def rank(
     mode: Mode = SHIPPED_MODE,
     mask: np.ndarray | None = None,
     diversity: float = DIVERSITY,
+    lexical_weight: float = LEXICAL_WEIGHT,
 ) -> list[Hit]:
     """The `k` best passages, best first; several may come from one article."""
     if not index.passages:
@@ -168,6 +169,6 @@ def rank(
     rows = np.unique(np.concatenate(pools)) if pools else np.zeros(0, np.int64)
     if not len(rows):
         return []
-    weight = LEXICAL_WEIGHT * term_coverage(index, query_terms)
+    weight = lexical_weight * term_coverage(index, query_terms)
     scorer = Scorer(index, query_vector, rows, lexical[rows], sentence_vectors=mode != "passages")
     return scorer.hits(mode, weight, k, diversity)

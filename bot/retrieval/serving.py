@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from bot.index.snapshot import Index
 from bot.retrieval.coverage import NullScores
-from bot.retrieval.search import DIVERSITY, SHIPPED_MODE, Filters, Mode
+from bot.retrieval.search import DIVERSITY, LEXICAL_WEIGHT, SHIPPED_MODE, Filters, Mode
 
 
 @dataclass(frozen=True, slots=True)
@@ -17,6 +17,7 @@ class Options:
     filters: Filters | None = None
     mode: Mode = SHIPPED_MODE
     diversity: float = DIVERSITY
+    lexical_weight: float = LEXICAL_WEIGHT  # BM25's part in the fused score
     # `eval` scores every question, refused or not: a `none` answer keeps what it ranked
     keep_ranking: bool = False
 
