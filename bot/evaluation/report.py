@@ -104,7 +104,7 @@ def held_out_summary(
 
 def _model(fitted: Fitted) -> str:
     floor = fitted.model.coverage_floor
-    return f"answer threshold {fitted.thresholds.answer}, coverage floor {floor:g} sd"
+    return f"answer threshold {fitted.thresholds.answer}, coverage floor (logit) {floor:.3g}"
 
 
 def reliability_plot(confidences: Sequence[float], answerable: Sequence[bool], path: Path) -> None:

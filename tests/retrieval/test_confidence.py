@@ -23,8 +23,8 @@ from bot.retrieval.confidence import (
 from bot.retrieval.search import Signals
 
 E5 = EMBEDDED_IDENTITY
-STRONG = Signals(12.0, 0.91, 1.0, False, ())
-WEAK = Signals(3.5, 0.81, 0.0, False, ())
+STRONG = Signals(12.0, 0.91, 1.0, False, (), above_null=5.0, excerpt_terms=1.0)
+WEAK = Signals(3.5, 0.81, 0.0, False, (), above_null=1.0, excerpt_terms=0.0)
 
 
 def test_strong_evidence_answers_and_weak_is_refused() -> None:
@@ -34,9 +34,20 @@ def test_strong_evidence_answers_and_weak_is_refused() -> None:
     assert tier_for(confidence(WEAK, E5_SMALL), thresholds) != "answer"
 
 
+@pytest.mark.parametrize("model", [E5, "a-model-nobody-calibrated"])
+def test_a_question_near_the_blogs_probes_is_not_covered(model: str) -> None:
+    """However strong its other signals, a question that stands no higher above this
+    blog's probes than they do among themselves gets `none`, calibrated model or not."""
+    thresholds = thresholds_for(model, None, None)
+    near = Signals(12.0, 0.91, 1.0, False, (), above_null=0.0, excerpt_terms=1.0)
+    far = Signals(12.0, 0.91, 1.0, False, (), above_null=6.0, excerpt_terms=1.0)
+    assert tier_for(confidence(near, model_for(model)), thresholds) == "none"
+    assert tier_for(confidence(far, model_for(model)), thresholds) != "none"
+
+
 def test_absent_name_caps_confidence_below_answer() -> None:
     """A name the blog never uses ("Gemini 2.0") can at most be `related`."""
-    vetoed = Signals(12.0, 0.91, 1.0, False, ("2.0",))
+    vetoed = Signals(12.0, 0.91, 1.0, False, ("2.0",), above_null=5.0, excerpt_terms=1.0)
     score = confidence(vetoed, E5_SMALL)
     assert score <= ABSENT_NAME_CAP
     assert tier_for(score, thresholds_for(E5, None, None)) != "answer"
