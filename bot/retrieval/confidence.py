@@ -114,15 +114,15 @@ NULL_CLIP = 10.0  # distances from the null beyond this say nothing more
 # 10% of the on-topic unanswerable questions as `answer` (`bot.evaluation.crossval`). The
 # held-out (leave-one-set-out) figures of this procedure are in docs/eval.md.
 E5_SMALL = Model(
-    intercept=-8.565,
-    relevance=0.28,
-    top_sentence=8.943,
-    term_coverage=-1.778,
-    english=0.5533,
-    above_null=0.3971,
-    excerpt_terms=-0.5743,
-    coverage=(2.599, 0.2172, -11.09, 2.268, -0.06398, 2.269, 1.685, -0.4633),
-    coverage_floor=-0.3435,
+    intercept=-8.49,
+    relevance=0.2757,
+    top_sentence=8.806,
+    term_coverage=-1.733,
+    english=0.5484,
+    above_null=0.3953,
+    excerpt_terms=-0.4704,
+    coverage=(2.615, 0.216, -11.09, 2.27, -0.06965, 2.268, 1.694, -0.4636),
+    coverage_floor=-0.3433,
 )
 E5_THRESHOLDS = Thresholds(answer=0.9, related=0.2)
 CALIBRATED: dict[str, tuple[Model, Thresholds]] = {
