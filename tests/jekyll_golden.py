@@ -29,6 +29,7 @@ import os
 import re
 import shutil
 import subprocess
+import tempfile
 import unicodedata
 from dataclasses import dataclass
 from html.parser import HTMLParser
@@ -370,3 +371,14 @@ def normalise(text: str) -> str:
     has none, and a line break in the source is a space on the page)."""
     text = unicodedata.normalize("NFKC", text).translate(_TYPOGRAPHY)
     return "".join(text.split())
+
+
+FIXTURE_SITES = Path(__file__).resolve().parent / "data" / "sites"
+
+
+@functools.cache
+def built_fixture_site(name: str) -> tuple[Path, dict[str, BuiltDocument]]:
+    """A fixture site of `tests/data/sites/` as `jekyll build` makes it (its work folder and
+    documents), built once per test session: every golden comparison reads the same build."""
+    work = Path(tempfile.mkdtemp(prefix=f"jekyll-{name}-")) / name
+    return work, build_site(FIXTURE_SITES / name, work)

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from functools import cache
 from pathlib import Path
 
 import pytest
@@ -35,8 +34,8 @@ from bot.corpus.html_text import html_blocks
 from bot.corpus.markdown import document_blocks
 from bot.corpus.passages import split_sentences
 from tests.jekyll_golden import (
-    BuiltDocument,
-    build_site,
+    FIXTURE_SITES,
+    built_fixture_site,
     jekyll_available,
     jekyll_site_config,
     jekyll_warnings,
@@ -45,7 +44,7 @@ from tests.jekyll_golden import (
     site_config,
 )
 
-SITES_DIR = Path(__file__).resolve().parent / "data" / "sites"
+SITES_DIR = FIXTURE_SITES
 SITES = sorted(config.parent.name for config in SITES_DIR.glob("*/_config.yml"))
 
 #: Where the bot's text differs from the page on purpose, one entry per (site, post, text):
@@ -59,16 +58,6 @@ EXPECTED_DIFFERENCES: dict[tuple[str, str, str], str] = {
     ): "A stray `</p>` line: kramdown prints an end tag without its start as text, the bot "
     "reads it as markup and shows nothing.",
 }
-
-
-@cache
-def _built(name: str, work: Path) -> dict[str, BuiltDocument]:
-    return build_site(SITES_DIR / name, work)
-
-
-@pytest.fixture(scope="module")
-def golden_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("golden")
 
 
 def _needs_jekyll() -> None:
@@ -86,10 +75,10 @@ def _source_posts(site: Path) -> set[str]:
 
 
 @pytest.mark.parametrize("name", SITES)
-def test_fixture_site_builds_with_jekyll(name: str, golden_dir: Path) -> None:
+def test_fixture_site_builds_with_jekyll(name: str) -> None:
     _needs_jekyll()
-    site, work = SITES_DIR / name, golden_dir / name
-    docs = _built(name, work)
+    site = SITES_DIR / name
+    work, docs = built_fixture_site(name)
     assert jekyll_warnings(work) == []
 
     posts = {path: doc for path, doc in docs.items() if doc.kind == "post"}
@@ -113,10 +102,10 @@ def test_fixture_site_builds_with_jekyll(name: str, golden_dir: Path) -> None:
 
 
 @pytest.mark.parametrize("name", SITES)
-def test_post_text_matches_the_built_page(name: str, golden_dir: Path) -> None:
+def test_post_text_matches_the_built_page(name: str) -> None:
     """Every post's sentences lie within the page's blocks and cover all of them."""
     _needs_jekyll()
-    built = _built(name, golden_dir / name)
+    _, built = built_fixture_site(name)
     articles = {a.source: a for a in _articles(name)}
     expected = {key[1:] for key in EXPECTED_DIFFERENCES if key[0] == name}
     found: set[tuple[str, str]] = set()

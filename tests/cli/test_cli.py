@@ -32,7 +32,8 @@ def test_ask_json_has_the_documented_shape(
     assert main(["ask", "Metaが過去に買収した会社は？", "--json"]) == 0
     answer = json.loads(capsys.readouterr().out)
     assert answer["question"] == "Metaが過去に買収した会社は？"
-    assert answer["tier"] == "answer" and answer["answered"] is True
+    assert answer["tier"] in ("answer", "related")
+    assert answer["answered"] is (answer["tier"] == "answer")
     first = answer["results"][0]
     assert set(first) >= {"title", "url", "date", "heading", "excerpt", "score", "source"}
     assert first["source"] == "_posts/2026-02-06-8ac7c5b51012d51b.md"

@@ -16,9 +16,15 @@ import pytest
 from bot.corpus.articles import Article, Corpus, load_corpus
 from bot.corpus.heading_ids import HeadingIds
 from bot.corpus.passages import heading_anchors, split_article
-from tests.jekyll_golden import BuiltDocument, build_site, jekyll_available, site_config
+from tests.jekyll_golden import (
+    FIXTURE_SITES,
+    BuiltDocument,
+    built_fixture_site,
+    jekyll_available,
+    site_config,
+)
 
-SITES_DIR = Path(__file__).resolve().parents[1] / "data" / "sites"
+SITES_DIR = FIXTURE_SITES
 SITES = sorted(config.parent.name for config in SITES_DIR.glob("*/_config.yml"))
 MARKUP = ("{{", "{%", "](", "]: http", "```", "{:")
 _LIQUID = re.compile(r"\{\{.*?\}\}|\{%.*?%\}")
@@ -32,16 +38,6 @@ def _corpus(name: str) -> Corpus:
     return load_corpus(SITES_DIR / name, "http://localhost:4000", "UTC")
 
 
-@cache
-def _golden(name: str, work: Path) -> dict[str, BuiltDocument]:
-    return build_site(SITES_DIR / name, work)
-
-
-@pytest.fixture(scope="module")
-def golden_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("golden")
-
-
 @pytest.mark.parametrize("name", SITES)
 def test_every_fixture_file_reads_without_skips(name: str) -> None:
     """Each fixture site loads posts and pages, and no file is skipped."""
@@ -52,11 +48,11 @@ def test_every_fixture_file_reads_without_skips(name: str) -> None:
 
 
 @pytest.mark.parametrize("name", SITES)
-def test_urls_ids_and_dates_match_jekyll_build(name: str, golden_dir: Path) -> None:
+def test_urls_ids_and_dates_match_jekyll_build(name: str) -> None:
     """URL, heading ids and post date of every built document equal `jekyll build`'s."""
     if not jekyll_available():
         pytest.skip("jekyll is not installed (Debian: apt-get install jekyll)")
-    built = _golden(name, golden_dir / name)
+    _, built = built_fixture_site(name)
     url, baseurl = site_config(SITES_DIR / name)
     mine = {a.source: a for a in _corpus(name).articles}
     mismatches: list[str] = []
