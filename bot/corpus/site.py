@@ -108,15 +108,19 @@ def is_jekyll_site(root: Path) -> bool:
 def read_site_config(root: Path, site_url: str, timezone: str) -> SiteConfig:
     """The settings win over `_config.yml` for the URL only where the user set SITE_URL."""
     jekyll = is_jekyll_site(root)
-    config_bytes = _read_optional(root / "_config.yml") if jekyll else b""
-    config = _parse_config(config_bytes, root / "_config.yml")
+    real_root = _real_root(root)
+    config_path, data_dir, includes = (root / n for n in ("_config.yml", "_data", "_includes"))
+    config_bytes = _read_optional(config_path) if jekyll and _kept(config_path, real_root) else b""
+    config = _parse_config(config_bytes, config_path)
     url = str(config.get("url") or "") if site_url == DEFAULT_SITE_URL else site_url
     url = (url or site_url).rstrip("/")
     permalink = _text(config.get("permalink")) or DEFAULT_PERMALINK
-    data, data_digest = _read_data(root / "_data") if jekyll else ({}, "")
-    includes = root / "_includes"
+    data_kept = jekyll and _kept(data_dir, real_root)
+    data, data_digest = _read_data(data_dir, real_root) if data_kept else ({}, "")
+    includes_kept = jekyll and _kept(includes, real_root) and includes.is_dir()
     identity = hashlib.blake2b(digest_size=16)
-    for part in (site_url, timezone, config_bytes, data_digest, _folder_digest(includes)):
+    include_digest = _folder_digest(includes) if includes_kept else b""
+    for part in (site_url, timezone, config_bytes, data_digest, include_digest):
         identity.update(part if isinstance(part, bytes) else part.encode())
         identity.update(b"\0")
     return SiteConfig(
@@ -133,7 +137,7 @@ def read_site_config(root: Path, site_url: str, timezone: str) -> SiteConfig:
         markdown_ext=_markdown_ext(config.get("markdown_ext")),
         defaults=_defaults(config.get("defaults")),
         liquid_site={**config, "url": url, "data": data, "posts": [], "pages": []},
-        includes_dir=includes if jekyll and includes.is_dir() else None,
+        includes_dir=includes if includes_kept else None,
         identity=identity.hexdigest(),
     )
 
@@ -205,13 +209,32 @@ def _defaults(value: Any) -> tuple[Default, ...]:
     return tuple(out)
 
 
-def _read_data(folder: Path) -> tuple[dict[str, Any], str]:
+def _real_root(root: Path) -> Path:
+    try:
+        return root.resolve()
+    except (OSError, RuntimeError):
+        return root.absolute()
+
+
+def _kept(path: Path, real_root: Path) -> bool:
+    """Whether a special path may be read: it must resolve inside the site itself, so a
+    `_includes`, `_data` or `_config.yml` that is a symbolic link leading out of the corpus
+    is skipped (with one line), as Jekyll's safe mode skips every symbolic link."""
+    if not path.is_symlink() and not path.exists():
+        return True  # absent: nothing to read either way
+    if _inside(path, real_root):
+        return True
+    log.warning("skipped %s: symbolic link leading outside the corpus", path.name)
+    return False
+
+
+def _read_data(folder: Path, real_root: Path) -> tuple[dict[str, Any], str]:
     """Jekyll DataReader: one key per file (nested per folder), and a digest of them all."""
     data: dict[str, Any] = {}
     digest = hashlib.blake2b(digest_size=16)
     budget = MAX_DATA_BYTES
     for path in sorted(folder.rglob("*")) if folder.is_dir() else []:
-        if path.suffix.lower() not in _DATA_EXTENSIONS or not _inside(path, folder):
+        if path.suffix.lower() not in _DATA_EXTENSIONS or not _inside(path, real_root):
             continue
         raw = _read_optional(path)[:budget]
         budget -= len(raw)
@@ -255,7 +278,8 @@ def _folder_digest(folder: Path) -> bytes:
 
 
 def _inside(path: Path, folder: Path) -> bool:
-    """False for a symlink leading out of `folder`: nothing outside the site is read."""
+    """False for a symlink leading out of `folder`: nothing outside the site is read.
+    `folder` is the site's own resolved root, never a folder that may itself be a link."""
     try:
         return path.resolve().is_relative_to(folder.resolve())
     except (OSError, RuntimeError):

@@ -153,6 +153,32 @@ def test_symlink_leading_outside_the_corpus_is_skipped(tmp_path: Path) -> None:
     assert {s.source for s in corpus.skipped} == {"_posts/2025-01-02-link.md", "linked"}
 
 
+@pytest.mark.parametrize("which", ["_includes", "_data", "_config.yml"])
+def test_special_paths_linked_outside_the_corpus_are_never_read(
+    tmp_path: Path, which: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """`_includes`, `_data` or `_config.yml` as a symbolic link out of the corpus (a merged
+    pull request can plant one): nothing behind it reaches a post, and one line says so."""
+    outside = tmp_path / "outside"
+    _write(outside, "environ", "DISCORD_TOKEN=very-secret-token")
+    _write(outside, "secrets.yml", "token: very-secret-token\n")
+    _write(tmp_path / "outside-config", "_config.yml", "title: very-secret-token\n")
+    root = tmp_path / "site"
+    _write(root, "_config.yml", "title: ブログ\n")
+    body = "{% include environ %} {{ site.data.secrets.token }} {{ site.title }} 本文。"
+    _write(root, "_posts/2025-01-01-post.md", _page("post", body))
+    if which == "_config.yml":
+        (root / "_config.yml").unlink()
+        (root / "_config.yml").symlink_to(tmp_path / "outside-config" / "_config.yml")
+    else:
+        (root / which).symlink_to(outside, target_is_directory=True)
+    with caplog.at_level(logging.WARNING):
+        corpus = _load(root)
+    text = corpus.articles[0].body
+    assert "very-secret-token" not in text and "本文。" in text
+    assert f"skipped {which}: symbolic link leading outside the corpus" in caplog.text
+
+
 def test_drafts_excluded_and_future_follow_the_config(tmp_path: Path) -> None:
     """_drafts, `exclude:` and future posts are left out unless the config says otherwise."""
     _write(tmp_path, "_config.yml", "exclude: [private]\nfuture: true\n")
