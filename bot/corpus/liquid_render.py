@@ -33,6 +33,12 @@ log = logging.getLogger(__name__)
 
 LinkResolver = Callable[[str, str], str]  # (tag name, argument) -> URL, "" when unknown
 MAX_INCLUDE_DEPTH = 10
+# Includes per document, and the characters they may add in all: an include that includes
+# itself a few times, or one inside a long loop, would otherwise render without end (each
+# include renders in a fresh context, so the per-render limits restart inside it).
+MAX_INCLUDES = 500
+MAX_INCLUDE_CHARS = 2_000_000
+_BUDGET_KEY = "__jekyll_include_budget__"
 _LINKS_KEY = "__jekyll_links__"
 _INCLUDES_KEY = "__jekyll_includes__"
 
@@ -95,6 +101,27 @@ class _PostUrlTag(_LinkTag):
     name = "post_url"
 
 
+class _IncludeBudget:
+    """What is left of one document's include allowance, shared by every nested include."""
+
+    __slots__ = ("chars", "count", "exhausted")
+
+    def __init__(self) -> None:
+        self.count, self.chars, self.exhausted = MAX_INCLUDES, MAX_INCLUDE_CHARS, False
+
+    def take(self) -> bool:
+        """One more include, if the document may still have one."""
+        self.count -= 1
+        self.exhausted = self.exhausted or self.count < 0 or self.chars <= 0
+        return not self.exhausted
+
+    def fit(self, text: str) -> str:
+        """The rendered include, cut to what the document may still add."""
+        kept = text[: max(self.chars, 0)]
+        self.chars -= len(text)
+        return kept
+
+
 class _IncludeNode(Node):
     """Jekyll's `{% include file.html key=value %}`: the file rendered with `include.key`."""
 
@@ -112,6 +139,9 @@ class _IncludeNode(Node):
             name, *pairs = shlex.split(self.argument)
         except ValueError:
             return 0
+        budget = context.globals.get(_BUDGET_KEY)
+        if not isinstance(budget, _IncludeBudget) or not budget.take():
+            return 0
         source = _include_source(folder, name)
         if source is None:
             return 0
@@ -123,7 +153,7 @@ class _IncludeNode(Node):
         if depth >= MAX_INCLUDE_DEPTH:
             return 0
         scope["__include_depth__"] = depth + 1
-        return buffer.write(context.env.from_string(source).render(**scope))
+        return buffer.write(budget.fit(context.env.from_string(source).render(**scope)))
 
 
 class _IncludeTag(Tag):
@@ -225,10 +255,16 @@ def render(
         return text
     text = _outside_raw(text, _highlight_as_fences, _without_unknown_tags)
     scope: dict[str, object] = {"page": page, "site": site, _LINKS_KEY: links}
+    budget = _IncludeBudget()
     if includes is not None:
         scope[_INCLUDES_KEY] = includes
+        scope[_BUDGET_KEY] = budget
     try:
-        return _ENV.from_string(text).render(**scope)
+        rendered = _ENV.from_string(text).render(**scope)
+        if budget.exhausted:
+            log.warning("%s: includes beyond %d, or their text beyond %d characters, left out",
+                        source, MAX_INCLUDES, MAX_INCLUDE_CHARS)  # fmt: skip
+        return rendered
     except (LiquidError, RecursionError, ValueError, TypeError, AttributeError) as exc:
         log.warning("Liquid in %s not rendered (%s); its tags are removed", source, _brief(exc))
         return strip_liquid(text)

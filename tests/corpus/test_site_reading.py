@@ -223,3 +223,29 @@ def test_site_config_date_is_today_when_from_mtime(tmp_path: Path) -> None:
     _write(tmp_path, "about.md", _page("about"))
     [article] = _load(tmp_path).articles
     assert article.date <= datetime.now(article.date.tzinfo)
+
+
+@pytest.mark.parametrize(
+    "post",
+    [
+        "{% include bomb.html %} 本文。",  # includes itself six times, ten deep
+        "{% for i in (1..199999) %}{% include leaf.html %}{% endfor %} 本文。",
+    ],
+)
+def test_include_fan_out_is_bounded_per_document(
+    tmp_path: Path, post: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Includes share one allowance per document, so a self-including include or an include
+    in a long loop ends; the post keeps its own text and the rest of the site loads."""
+    _write(tmp_path, "_config.yml", "title: t\n")
+    _write(tmp_path, "_includes/bomb.html", "x{% include bomb.html %}" * 6)
+    _write(tmp_path, "_includes/leaf.html", "葉")
+    _write(tmp_path, "_posts/2025-01-01-bomb.md", _page("bomb", post))
+    _write(tmp_path, "_posts/2025-01-02-fine.md", _page("fine"))
+    with caplog.at_level(logging.WARNING):
+        corpus = _load(tmp_path)
+    bodies = _by_source(corpus)
+    assert "本文。" in bodies["_posts/2025-01-01-bomb.md"].body
+    assert bodies["_posts/2025-01-01-bomb.md"].body.count("葉") <= 500
+    assert "_posts/2025-01-02-fine.md" in bodies
+    assert "includes beyond 500" in caplog.text
