@@ -36,6 +36,7 @@ class LinkTable:
         self.root = root
         self.site = site
         self._resolved: dict[tuple[str, str], str] = {}
+        self._posts: dict[str, Path] | None = None
 
     def url_path(
         self,
@@ -63,18 +64,23 @@ class LinkTable:
             path = self.root / name.lstrip("/")
             kind = "post" if "_posts/" in f"/{name}" else "page"
             return SiteFile(path, name.lstrip("/"), kind) if self._inside(path) else None
-        wanted = name.strip("/")
-        for folder in sorted(self.root.glob("**/_posts")):
-            for path in sorted(folder.glob("**/*")):
-                inner = path.relative_to(folder).as_posix()
-                if (
-                    path.is_file()
-                    and inner.rsplit(".", 1)[0] == wanted
-                    and POST_NAME.fullmatch(inner)
-                ):
-                    source = path.relative_to(self.root).as_posix()
-                    return SiteFile(path, source, "post")
-        return None
+        post = self._post_paths().get(name.strip("/"))
+        return SiteFile(post, post.relative_to(self.root).as_posix(), "post") if post else None
+
+    def _post_paths(self) -> dict[str, Path]:
+        """Every post inside the site under any `_posts` folder, by its name without the
+        extension, found once: walking the site for each `{% post_url %}` made a site of
+        posts that link each other quadratic. A post that is a symbolic link leading out
+        of the site is not one (its front matter would be read)."""
+        if self._posts is None:
+            found: dict[str, Path] = {}
+            for folder in sorted(self.root.glob("**/_posts")):
+                for path in sorted(folder.glob("**/*")):
+                    inner = path.relative_to(folder).as_posix()
+                    if POST_NAME.fullmatch(inner) and self._inside(path):
+                        found.setdefault(inner.rsplit(".", 1)[0], path)
+            self._posts = found
+        return self._posts
 
     def _inside(self, path: Path) -> bool:
         try:

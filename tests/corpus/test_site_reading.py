@@ -249,3 +249,21 @@ def test_include_fan_out_is_bounded_per_document(
     assert bodies["_posts/2025-01-01-bomb.md"].body.count("葉") <= 500
     assert "_posts/2025-01-02-fine.md" in bodies
     assert "includes beyond 500" in caplog.text
+
+
+def test_post_url_never_reads_a_post_linked_from_outside(tmp_path: Path) -> None:
+    """`{% post_url %}` to a post that is a symbolic link out of the site: no URL, and
+    nothing of the outside file is read (its permalink would come from its front matter)."""
+    outside = _write(tmp_path / "outside", "2025-01-01-secret.md", "---\npermalink: /leak/\n---\nx")
+    root = tmp_path / "site"
+    _write(root, "_config.yml", "title: t\n")
+    (root / "_posts").mkdir(parents=True)
+    (root / "_posts" / "2025-01-01-secret.md").symlink_to(outside)
+    _write(
+        root,
+        "_posts/2025-01-02-a.md",
+        _page("a", "[x]({% post_url 2025-01-03-b %}) [y]({% post_url 2025-01-01-secret %}) 本文。"),
+    )
+    _write(root, "_posts/2025-01-03-b.md", _page("b"))
+    body = _by_source(_load(root))["_posts/2025-01-02-a.md"].body
+    assert "/2025/01/03/b" in body and "leak" not in body
