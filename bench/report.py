@@ -223,7 +223,7 @@ How to read it:
   Figures marked `~…*` are extrapolated: measured time minus the stand-in's embedding
   time plus the embedded passages at the real model's rate.
 * Question latency uses the real model for the query. The stages are the ones
-  `Engine.answer_timed` reports: `encode` (cleaning and embedding the question), `search`
+  `Answer.timings_ms` holds: `encode` (cleaning and embedding the question), `search`
   (terms, dense and lexical candidates, sentence re-scoring), `excerpts`, `confidence`
   (signals, answer-type check, tiers and labels); `total` also holds building the result
   records. Older runs timed `embed`, `search` (all of `search.rank`) and `format` (the rest).

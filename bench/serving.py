@@ -1,7 +1,7 @@
 """Question latency by stage, throughput under 32 concurrent questions, ANN recall.
 
 Everything goes through the engine's public API, as the bot and the CLI call it:
-`Engine.answer_timed` reports how long each stage of a question took (encode, search,
+`Answer.timings_ms` says how long each stage of a question took (encode, search,
 excerpts, confidence and the total), and each becomes a row of the table.
 """
 

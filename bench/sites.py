@@ -155,7 +155,7 @@ SITE_NOTES = """\
 * First index: an empty cache, the real embedded model embedding every passage and each
   of its sentences, as `python -m bot reindex` does; passages per second is embedded
   passages over the whole first index (parsing, analysis and saving included).
-* Stages as `Engine.answer_timed` reports them; model load is excluded from every
+* Stages as `Answer.timings_ms` gives them; model load is excluded from every
   figure but its own row. Peak RSS is `ru_maxrss` of each phase's fresh process.
 * Columns: "before" is commit d0079d6 (torch's default two threads, `encode` in batches
   of 16); "runtime=torch" is this version with `EMBEDDING_RUNTIME=torch` (one torch thread on two
