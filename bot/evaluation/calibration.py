@@ -72,8 +72,12 @@ def calibrate(examples: Sequence[Example], c: float = 1.0) -> Model:
     x = np.array([e.features for e in kept], float)
     y = np.array([e.answerable for e in kept], float)
     intercept, weights = fit_logistic(x, y, c)
-    relevance, top_sentence, term_coverage, english, above_null, excerpt = map(float, weights)
-    return Model(intercept, relevance, top_sentence, term_coverage, english, above_null, excerpt)
+    relevance, top_sentence, term_coverage, english, above_null, excerpt, nearest = map(
+        float, weights
+    )
+    return Model(
+        intercept, relevance, top_sentence, term_coverage, english, above_null, excerpt, nearest
+    )
 
 
 def refusal_rates(

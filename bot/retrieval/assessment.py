@@ -153,4 +153,5 @@ def question_signals(
         term_coverage=term_coverage(index, terms),
         english=language == "en",
         absent_names=tuple(absent_names),
+        nearest_relevance=hits[0].nearest_relevance,
     )

@@ -60,6 +60,7 @@ class Model:
     english: float
     above_null: float = 0.0
     excerpt_terms: float = 0.0
+    nearest_relevance: float = 0.0
     coverage: tuple[float, ...] = ()
     coverage_floor: float = -math.inf
 
@@ -75,6 +76,7 @@ class Model:
             self.english,
             self.above_null,
             self.excerpt_terms,
+            self.nearest_relevance,
         )
         logit = self.intercept + sum(w * v for w, v in zip(weights, x, strict=True))
         return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, logit))))
@@ -100,6 +102,7 @@ FEATURES = (
     "english",
     "above_null",
     "excerpt_terms",
+    "nearest_relevance",
 )
 ABSENT_NAME_CAP = 0.3  # confidence ceiling when the question names what the blog never does
 ANSWER_TYPE_CAP = 0.3  # ceiling when no shown excerpt states the date, price or number asked
@@ -114,15 +117,16 @@ NULL_CLIP = 10.0  # distances from the null beyond this say nothing more
 # 10% of the on-topic unanswerable questions as `answer` (`bot.evaluation.crossval`). The
 # held-out (leave-one-set-out) figures of this procedure are in docs/eval.md.
 E5_SMALL = Model(
-    intercept=-8.49,
-    relevance=0.2757,
-    top_sentence=8.806,
-    term_coverage=-1.733,
-    english=0.5484,
-    above_null=0.3953,
-    excerpt_terms=-0.4704,
-    coverage=(2.615, 0.216, -11.09, 2.27, -0.06965, 2.268, 1.694, -0.4636),
-    coverage_floor=-0.3433,
+    intercept=-10.89,
+    relevance=-0.0673,
+    top_sentence=12.04,
+    term_coverage=-1.175,
+    english=0.4751,
+    above_null=0.2863,
+    excerpt_terms=-0.1473,
+    nearest_relevance=0.3367,
+    coverage=(-0.3129, 0.08665, -8.055, 2.258, 0.05386, 2.159, 1.899, 0.2259, -0.6414),
+    coverage_floor=-0.4463,
 )
 E5_THRESHOLDS = Thresholds(answer=0.9, related=0.2)
 CALIBRATED: dict[str, tuple[Model, Thresholds]] = {
@@ -139,14 +143,14 @@ DEFAULT = (
         top_sentence=0.0,
         term_coverage=5.0,
         english=0.0,
-        coverage=(0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0),
+        coverage=(0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0),
         coverage_floor=1.0,
     ),
     Thresholds(answer=0.6, related=0.2),
 )
 
 
-def features(signals: Signals) -> tuple[float, float, float, float, float, float]:
+def features(signals: Signals) -> tuple[float, float, float, float, float, float, float]:
     """The model's inputs, in the order of `FEATURES`."""
     return (
         signals.relevance,
@@ -155,6 +159,7 @@ def features(signals: Signals) -> tuple[float, float, float, float, float, float
         1.0 if signals.english else 0.0,
         clipped_null(signals.above_null),
         signals.excerpt_terms,
+        signals.nearest_relevance,
     )
 
 

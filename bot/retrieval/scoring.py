@@ -9,7 +9,7 @@ instead of gathering and summing three vectors per sentence.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 import numpy as np
@@ -41,6 +41,9 @@ class Hit:
     sentences: tuple[str, ...]  # the best sentence and its neighbours, in reading order
     sentence_scores: np.ndarray  # how well each of `sentences` answers, alone
     best: int  # position of the best sentence in `sentences`
+    # the relevance of the passage nearest the question by its vector, whatever ranked the
+    # hits: a plain dense view of how well the blog answers (the same for every hit)
+    nearest_relevance: float = 0.0
 
 
 def _rrf(values: np.ndarray) -> np.ndarray:
@@ -193,7 +196,13 @@ class Scorer:
         article = self.index.passage_article[self.rows]
         unit = self.pair_unit[best_pair]
         chosen = _diverse_top(_z(passage), article, unit, k, diversity)
-        return [self._hit(int(best_pair[r]), float(fused[best_pair[r]])) for r in chosen]
+        nearest = float(fused[best_pair[int(np.argmax(self.dense))]])
+        return [
+            replace(
+                self._hit(int(best_pair[r]), float(fused[best_pair[r]])), nearest_relevance=nearest
+            )
+            for r in chosen
+        ]
 
     def _passage_scores(self, mode: Mode, fused: np.ndarray) -> np.ndarray:
         """One score per candidate passage (higher is better)."""

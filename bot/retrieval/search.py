@@ -82,6 +82,7 @@ class Signals:
     above_null: float = float("inf")
     # share of the question's idf mass (terms the blog knows) that the excerpt itself holds
     excerpt_terms: float = 0.0
+    nearest_relevance: float = 0.0  # `Hit.nearest_relevance`
 
 
 def article_mask(index: Index, filters: Filters | None) -> np.ndarray | None:

@@ -60,7 +60,7 @@ def _observation(
 
 def _seen(rank: int, strength: float, above_null: float = 5.0) -> Observation:
     """Three hits, the acceptable article (with the evidence, in sentence 0) at `rank`."""
-    x = (strength, 0.8, 1.0, 0.0, above_null, 0.5)
+    x = (strength, 0.8, 1.0, 0.0, above_null, 0.5, 3.0)
     views = tuple(_view(n == rank, 0 if n == rank else None) for n in (1, 2, 3))
     return _observation(views, x, above_null)
 
@@ -116,7 +116,7 @@ def test_threshold_is_chosen_from_the_grid() -> None:
     items, table = _data()
     model, thresholds = fit_confidence(items, table[GOOD])
     assert 0.3 <= thresholds.answer <= 0.9 and thresholds.related == 0.2
-    assert model.probability_of((6.0, 0.8, 1.0, 0.0, 5.0, 0.5)) > thresholds.answer
+    assert model.probability_of((6.0, 0.8, 1.0, 0.0, 5.0, 0.5, 3.0)) > thresholds.answer
 
 
 def test_one_set_cannot_be_cross_validated() -> None:
@@ -131,7 +131,7 @@ def test_weak_hits_after_the_first_are_not_counted() -> None:
     """A hit too weak to be related is dropped, as the reader would not see it."""
     items, table = _data()
     fitted = fit_all(items, table)
-    strong, weak = (6.0, 0.8, 1.0, 0.0, 5.0, 0.5), (-6.0, 0.8, 1.0, 0.0, 5.0, 0.5)
+    strong, weak = (6.0, 0.8, 1.0, 0.0, 5.0, 0.5, 3.0), (-6.0, 0.8, 1.0, 0.0, 5.0, 0.5, 3.0)
     views = (_view(False, None), _view(True, 0))
     seen = Observation(views, strong, (strong, weak), False, False, 5.0)
     got, _ = apply(fitted, items[0], seen)
@@ -164,7 +164,7 @@ def test_without_probes_everything_is_covered() -> None:
     """No probes, no coverage model: the tiers come from the answer model alone."""
     items, table = _data()
     assert fit_coverage(items, table[GOOD], []) == ((), -math.inf)
-    assert fit_all(items, table).model.covers((-9.0, 0.0, 0.0, 0.0, -9.0, 0.0), True)
+    assert fit_all(items, table).model.covers((-9.0, 0.0, 0.0, 0.0, -9.0, 0.0, 0.0), True)
 
 
 def test_sentence_model_learns_the_answering_sentence() -> None:
@@ -172,7 +172,7 @@ def test_sentence_model_learns_the_answering_sentence() -> None:
     finds it; the ranker's own choice does not."""
     items = [_item(n, "x") for n in range(30)]
     observed = [
-        _observation((_view(True, n % 3),), (3.0, 0.8, 1.0, 0.0, 5.0, 0.5)) for n in range(30)
+        _observation((_view(True, n % 3),), (3.0, 0.8, 1.0, 0.0, 5.0, 0.5, 3.0)) for n in range(30)
     ]
     model = fit_sentences(items, observed)
     assert all(o.hits[0].pick(model) == n % 3 for n, o in enumerate(observed))

@@ -129,7 +129,7 @@ def test_bold_sentence_is_the_longest_bold_span() -> None:
 
 
 def _synthetic(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """Six features in very different units; only the first two carry the label."""
+    """Seven features in very different units; only the first two carry the label."""
     rng = np.random.default_rng(seed)
     x = np.column_stack(
         [
@@ -139,6 +139,7 @@ def _synthetic(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
             rng.integers(0, 2, n).astype(float),
             rng.normal(2.0, 1.5, n),  # like a distance from the null
             rng.uniform(0.0, 1.0, n),
+            rng.normal(3.0, 2.0, n),  # like the nearest passage's relevance
         ]
     )
     logit = -30.0 + 1.0 * x[:, 0] + 30.0 * x[:, 1]
@@ -179,10 +180,10 @@ def test_calibrate_separates_and_rates_refusals() -> None:
 
 def test_calibrate_leaves_out_absent_names_but_not_missing_types() -> None:
     """Absent names decide alone; a missing answer type still informs the fit."""
-    base = [Example((float(i), 0.8, 1.0, 0.0, 2.0, 0.5), i >= 5, False) for i in range(10)]
-    noise = [Example((9.0, 0.8, 1.0, 0.0, 2.0, 0.5), False, True)] * 20
+    base = [Example((float(i), 0.8, 1.0, 0.0, 2.0, 0.5, 3.0), i >= 5, False) for i in range(10)]
+    noise = [Example((9.0, 0.8, 1.0, 0.0, 2.0, 0.5, 3.0), False, True)] * 20
     assert calibrate(base + noise) == calibrate(base)
-    typed = [Example((9.0, 0.8, 1.0, 0.0, 2.0, 0.5), False, False, True)] * 20
+    typed = [Example((9.0, 0.8, 1.0, 0.0, 2.0, 0.5, 3.0), False, False, True)] * 20
     assert calibrate(base + typed) != calibrate(base)
     with pytest.raises(ValueError, match="answerable and unanswerable"):
         calibrate(base[5:])
@@ -190,9 +191,9 @@ def test_calibrate_leaves_out_absent_names_but_not_missing_types() -> None:
 
 def test_format_model_is_a_calibrated_entry() -> None:
     """The printed entry evaluates to the stored form."""
-    covering = (-3.5, 1.0, 0.5, 2.0, -1.0, 0.25, 0.5, -2.0)
+    covering = (-3.5, 1.0, 0.5, 2.0, -1.0, 0.25, 0.5, 0.1, -2.0)
     for coverage, floor in (((), -math.inf), (covering, 1.25)):
-        model = Model(-25.27, 0.3751, 26.73, 0.4911, 2.537, 0.75, 1.5, coverage, floor)
+        model = Model(-25.27, 0.3751, 26.73, 0.4911, 2.537, 0.75, 1.5, 0.2, coverage, floor)
         text = format_model("m", model, Thresholds(0.6, 0.2))
         entry = eval("{" + text + "}", {"Model": Model, "Thresholds": Thresholds})
         assert entry == {"m": (model, Thresholds(0.6, 0.2))}

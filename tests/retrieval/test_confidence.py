@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from bot.embedding.embedded import IDENTITY
@@ -23,8 +25,10 @@ from bot.retrieval.confidence import (
 from bot.retrieval.search import Signals
 
 E5 = EMBEDDED_IDENTITY
-STRONG = Signals(12.0, 0.91, 1.0, False, (), above_null=5.0, excerpt_terms=1.0)
-WEAK = Signals(3.5, 0.81, 0.0, False, (), above_null=1.0, excerpt_terms=0.0)
+STRONG = Signals(
+    12.0, 0.91, 1.0, False, (), above_null=5.0, excerpt_terms=1.0, nearest_relevance=12.0
+)
+WEAK = Signals(3.5, 0.81, 0.0, False, (), above_null=1.0, excerpt_terms=0.0, nearest_relevance=3.5)
 
 
 def test_strong_evidence_answers_and_weak_is_refused() -> None:
@@ -36,18 +40,18 @@ def test_strong_evidence_answers_and_weak_is_refused() -> None:
 
 @pytest.mark.parametrize("model", [E5, "a-model-nobody-calibrated"])
 def test_a_question_near_the_blogs_probes_is_not_covered(model: str) -> None:
-    """However strong its other signals, a question that stands no higher above this
-    blog's probes than they do among themselves gets `none`, calibrated model or not."""
+    """A question that matches this blog no better than its probes do, with few words the
+    blog knows, gets `none`, calibrated model or not; one far above them does not."""
     thresholds = thresholds_for(model, None, None)
-    near = Signals(12.0, 0.91, 1.0, False, (), above_null=0.0, excerpt_terms=1.0)
-    far = Signals(12.0, 0.91, 1.0, False, (), above_null=6.0, excerpt_terms=1.0)
+    near = replace(WEAK, above_null=0.0, term_coverage=0.2)
+    far = replace(STRONG, above_null=6.0)
     assert tier_for(confidence(near, model_for(model)), thresholds) == "none"
     assert tier_for(confidence(far, model_for(model)), thresholds) != "none"
 
 
 def test_absent_name_caps_confidence_below_answer() -> None:
     """A name the blog never uses ("Gemini 2.0") can at most be `related`."""
-    vetoed = Signals(12.0, 0.91, 1.0, False, ("2.0",), above_null=5.0, excerpt_terms=1.0)
+    vetoed = replace(STRONG, absent_names=("2.0",))
     score = confidence(vetoed, E5_SMALL)
     assert score <= ABSENT_NAME_CAP
     assert tier_for(score, thresholds_for(E5, None, None)) != "answer"
