@@ -29,6 +29,8 @@ from bot.retrieval.confidence import (
     UNCOVERED_CAP,
     Model,
     Thresholds,
+    coverage_inputs,
+    coverage_logit,
     tier_for,
 )
 from bot.retrieval.emphasis import UNFITTED, SentenceModel
@@ -221,12 +223,11 @@ def fit_coverage(
     positive = [o for i, o in zip(items, observed, strict=True) if i.answerable]
     if not positive or not probes:
         return (), -math.inf
-    rows = [(*o.features, 1.0 if o.absent_names else 0.0) for o in [*positive, *probes]]
+    rows = [coverage_inputs(o.features, o.absent_names) for o in [*positive, *probes]]
     labels = np.array([1.0] * len(positive) + [0.0] * len(probes))
     intercept, weights = fit_logistic(np.array(rows, float), labels, c=COVERAGE_C)
     coverage = (intercept, *(float(w) for w in weights))
-    model = Model(0.0, 0.0, 0.0, 0.0, 0.0, coverage=coverage)
-    logits = np.array([model.coverage_logit(o.features, o.absent_names) for o in positive])
+    logits = np.array([coverage_logit(coverage, o.features, o.absent_names) for o in positive])
     return coverage, float(np.quantile(logits, REFUSED, method="lower"))
 
 
@@ -238,9 +239,10 @@ def fit_confidence(
     within `WRONG_ANSWERS` on the same questions (an answerable question under it is still
     shown, as `related`)."""
     coverage, floor = fit_coverage(items, observed, probes)
-    judged = Model(0.0, 0.0, 0.0, 0.0, 0.0, coverage=coverage, coverage_floor=floor)
     pairs = list(zip(items, observed, strict=True))
-    covered = [(i, o) for i, o in pairs if judged.covers(o.features, o.absent_names)]
+    covered = [
+        (i, o) for i, o in pairs if coverage_logit(coverage, o.features, o.absent_names) >= floor
+    ]
     fitted = calibrate([o.example(i.answerable) for i, o in covered])
     model = replace(fitted, coverage=coverage, coverage_floor=floor)
     scores = np.array([confidence_of(model, o) for o in observed])

@@ -75,7 +75,7 @@ def _observation(engine: Engine, item: Labelled, vector: np.ndarray, config: Con
     views = []
     for hit in found.hits:
         source = index.passages[hit.row].source
-        rows = hit_features(index, hit, question, engine.analyzer)
+        rows = hit_features(hit, question, engine.analyzer)
         views.append(_view(item, hit, item.matches(source), rows))
     return Observation(
         hits=tuple(views),

@@ -64,7 +64,7 @@ class Assessor:
         )
         watch.lap("search")
         question = question_for(index, terms, query)
-        excerpts = [hit_excerpt(index, hit, question, self.analyzer) for hit in hits]
+        excerpts = [hit_excerpt(hit, question, self.analyzer) for hit in hits]
         watch.lap("excerpts")
         absent = self.names.absent(index, query)
         signals = question_signals(index, hits, terms, query.language, absent)

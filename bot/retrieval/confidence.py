@@ -81,18 +81,23 @@ class Model:
         logit = self.intercept + sum(w * v for w, v in zip(weights, x, strict=True))
         return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, logit))))
 
-    def coverage_logit(self, x: Sequence[float], absent_names: bool) -> float:
-        """How strongly the question looks like the blog's answerable ones rather than the
-        probes (0 when no coverage model was fitted)."""
-        if not self.coverage:
-            return 0.0
-        values = (*x, 1.0 if absent_names else 0.0)
-        weights = self.coverage[1:]
-        return self.coverage[0] + sum(w * v for w, v in zip(weights, values, strict=True))
-
     def covers(self, x: Sequence[float], absent_names: bool) -> bool:
         """Whether the blog covers a question with these features at all."""
-        return self.coverage_logit(x, absent_names) >= self.coverage_floor
+        return coverage_logit(self.coverage, x, absent_names) >= self.coverage_floor
+
+
+def coverage_inputs(x: Sequence[float], absent_names: bool) -> tuple[float, ...]:
+    """What the coverage model reads: the features of `features`, then absent names."""
+    return (*x, 1.0 if absent_names else 0.0)
+
+
+def coverage_logit(coverage: Sequence[float], x: Sequence[float], absent_names: bool) -> float:
+    """How strongly a question looks like the blog's answerable ones rather than the probes,
+    under `coverage` (intercept first; 0 when no coverage model was fitted)."""
+    if not coverage:
+        return 0.0
+    values = coverage_inputs(x, absent_names)
+    return coverage[0] + sum(w * v for w, v in zip(coverage[1:], values, strict=True))
 
 
 FEATURES = (

@@ -78,7 +78,7 @@ class Engine:
             embedder.name, config.answer_threshold, config.related_threshold
         )
         self.model = model_for(embedder.name)
-        self.assessor = Assessor(self.analyzer)
+        self._assessor = Assessor(self.analyzer)
         self._probes = np.asarray(embedder.embed_queries(probe_texts()), np.float32)
         self.serving = self._serving_for(index)
         self._reindex_lock = asyncio.Lock()
@@ -127,7 +127,9 @@ class Engine:
     ) -> tuple[Serving, Assessment]:
         """What `answer` decides from, without deciding (`eval` fits its choices on it)."""
         serving = self.serving
-        found = self.assessor.assess(serving, query, vector, self._k(options), options, Stopwatch())
+        found = self._assessor.assess(
+            serving, query, vector, self._k(options), options, Stopwatch()
+        )
         return serving, found
 
     def _respond(self, query: Query, options: Options, vector: np.ndarray | None) -> Answer:
@@ -141,7 +143,7 @@ class Engine:
         if vector is None:
             vector = self.embedder.embed_queries([query.text])[0]
         watch.lap("encode")
-        found = self.assessor.assess(serving, query, vector, self._k(options), options, watch)
+        found = self._assessor.assess(serving, query, vector, self._k(options), options, watch)
         verdict = decide(serving.index, found, self.model, self.thresholds)
         watch.lap("confidence")
         times = watch.finish()

@@ -16,7 +16,6 @@ import numpy as np
 
 from bot.corpus.passages import join_sentences
 from bot.index.analysis import JapaneseAnalyzer
-from bot.index.snapshot import Index
 from bot.retrieval.emphasis import FITTED, Question, SentenceModel, sentence_features
 from bot.retrieval.scoring import Hit
 
@@ -44,22 +43,19 @@ def best_window(
     return start, end, best
 
 
-def hit_features(
-    index: Index, hit: Hit, question: Question, analyzer: JapaneseAnalyzer
-) -> np.ndarray:
+def hit_features(hit: Hit, question: Question, analyzer: JapaneseAnalyzer) -> np.ndarray:
     """The sentence signals of a hit's sentences (`bot.retrieval.emphasis`)."""
     return sentence_features(hit.sentences, hit.sentence_scores, hit.best, question, analyzer)
 
 
 def hit_excerpt(
-    index: Index,
     hit: Hit,
     question: Question,
     analyzer: JapaneseAnalyzer,
     model: SentenceModel = FITTED,
 ) -> str:
     """The excerpt shown for one hit, its answering sentence in bold."""
-    chosen = model.pick(hit_features(index, hit, question, analyzer))
+    chosen = model.pick(hit_features(hit, question, analyzer))
     return make_excerpt(hit.sentences, hit.sentence_scores, chosen)
 
 
