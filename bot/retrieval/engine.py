@@ -24,7 +24,7 @@ from bot.index.snapshot import Index
 from bot.retrieval.answers import Answer
 from bot.retrieval.assessment import Assessment, Assessor
 from bot.retrieval.confidence import Thresholds, model_for, thresholds_for
-from bot.retrieval.coverage import measure, probe_texts
+from bot.retrieval.coverage import measure, probe_vectors
 from bot.retrieval.query import Query, clean_question
 from bot.retrieval.serving import READERS, Options, Serving
 from bot.retrieval.timing import Stopwatch
@@ -79,7 +79,7 @@ class Engine:
         )
         self.model = model_for(embedder.name)
         self._assessor = Assessor(self.analyzer)
-        self._probes = np.asarray(embedder.embed_queries(probe_texts()), np.float32)
+        self._probes = probe_vectors(embedder, config.cache_dir)
         self.serving = self._serving_for(index)
         self._reindex_lock = asyncio.Lock()
         self._query_batcher: QueryBatcher | None = None

@@ -9,7 +9,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bot.retrieval.coverage import MIN_SPREAD, NullScores, Spread, measure, probe_texts
+from bot.retrieval.coverage import (
+    MIN_SPREAD,
+    NullScores,
+    Spread,
+    measure,
+    probe_texts,
+    probe_vectors,
+)
 from bot.retrieval.engine import Engine
 from bot.retrieval.probes import PROBES_EN, PROBES_JA
 from tests.conftest import PostWriter, engine_for
@@ -59,3 +66,22 @@ def test_every_answer_carries_its_distance_from_the_null(engine: Engine) -> None
     _, found = engine.evidence(query, vector)
     top = float(max(np.asarray(engine.index.vectors) @ vector))
     assert found.signals.above_null == pytest.approx(engine.serving.null.above(top, "ja"))
+
+
+def test_probe_vectors_are_embedded_once_per_model_and_cache(tmp_path: Path) -> None:
+    """A second start reads the probes' vectors from the cache; a damaged file or one of
+    another dimension is embedded again; an unwritable cache only costs the embedding."""
+    first = HashEmbedder(64)
+    vectors = probe_vectors(first, tmp_path / "cache")
+    assert first.calls == len(probe_texts())
+    again = HashEmbedder(64)
+    np.testing.assert_array_equal(probe_vectors(again, tmp_path / "cache"), vectors)
+    assert again.calls == 0
+    assert probe_vectors(HashEmbedder(32), tmp_path / "cache").shape == (len(probe_texts()), 32)
+    for cached in (tmp_path / "cache" / "probes").glob("hash-64-*.npy"):
+        cached.write_bytes(b"damaged")
+    damaged = HashEmbedder(64)
+    np.testing.assert_array_equal(probe_vectors(damaged, tmp_path / "cache"), vectors)
+    assert damaged.calls == len(probe_texts())
+    (tmp_path / "file").write_text("not a folder")
+    np.testing.assert_array_equal(probe_vectors(HashEmbedder(64), tmp_path / "file"), vectors)
