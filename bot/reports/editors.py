@@ -17,7 +17,8 @@ and Datasette reads it through ``mode=ro`` connections. Nothing here can write:
 * ``allow_download`` is off: the raw file holds every hashed asker, and a copy taken mid-write
   could be torn (Datasette refuses downloads of mutable files anyway; this makes it explicit);
 * custom SQL stays on (``default_allow_sql``): editors ask ad-hoc questions, the connection is
-  read-only, and ``sql_time_limit_ms`` stops a runaway query from pinning a read snapshot.
+  read-only, ``sql_time_limit_ms`` stops a runaway query from pinning a read snapshot, and
+  the values and results a query may build are bounded (:mod:`bot.reports.editors_db`).
 
 The view binds to 127.0.0.1 by default; docs/editors.md shows how to publish it behind the
 site's reverse proxy with a login.
@@ -25,6 +26,7 @@ site's reverse proxy with a login.
 
 from __future__ import annotations
 
+import importlib
 import logging
 from collections.abc import Iterable
 from datetime import datetime
@@ -104,6 +106,18 @@ def load_metadata(tz: ZoneInfo) -> dict[str, Any]:
     return metadata
 
 
+def quiet_error_pages() -> None:
+    """Stop Datasette printing every error page it serves as a traceback.
+
+    With rich installed, Datasette prints each error it answers (a 404, a mistyped query)
+    as a rich traceback with every local variable, metadata included; for a 404 raised
+    outside an ``except`` block the printing itself fails and the request gets no answer.
+    The error pages stay as they are. The module is imported here, after
+    ``datasette.app``: imported first, it would register its hook half-initialised.
+    """
+    setattr(importlib.import_module("datasette.handle_exception"), "rich", None)  # noqa: B010
+
+
 def make_datasette(settings: Settings) -> EditorsDatasette:
     """A Datasette instance over the question log, configured read-only."""
     path = settings.question_db
@@ -120,6 +134,7 @@ def make_datasette(settings: Settings) -> EditorsDatasette:
         settings=DATASETTE_SETTINGS,
         allowed_hosts=editors_hosts(settings),
     )
+    quiet_error_pages()
     ds.remove_database("_memory")
     offset = utc_offset_modifier(settings.tz)
     ds.add_database(EditorsDatabase(ds, str(path.resolve()), offset), DATABASE_NAME)

@@ -5,7 +5,8 @@
   domain at 127.0.0.1 (DNS rebinding) would otherwise read the log from the editor's
   browser;
 * under ``/-/`` only the static assets: the introspection pages show the database's
-  absolute path, settings and versions, which editors never need;
+  absolute path, settings and versions, which editors never need (repeated slashes are
+  read as one, so ``//-/databases.json`` is hidden too);
 * every ``.csv`` response rewritten cell by cell through
   :func:`bot.reports.cells.neutralise`, the rule every CSV of the project follows.
 """
@@ -15,6 +16,7 @@ from __future__ import annotations
 import csv
 import io
 import logging
+import re
 from collections.abc import Awaitable, Callable, Iterable, MutableMapping
 from typing import Any
 
@@ -90,7 +92,7 @@ def hidden_internals(app: ASGIApp) -> ASGIApp:
     """404 for Datasette's ``/-/`` pages except static assets."""
 
     async def guarded(scope: Scope, receive: Receive, send: Send) -> None:
-        path = str(scope.get("path", ""))
+        path = re.sub("/{2,}", "/", str(scope.get("path", "")))
         if (
             scope["type"] == "http"
             and path.startswith("/-/")
