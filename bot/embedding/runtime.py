@@ -138,9 +138,17 @@ def load_onnx_forward(
     """Export the model's graph to ``path`` unless it is there, then open a session on it.
 
     ``release`` frees torch's copy of the weights before ONNX Runtime loads its own, so
-    the two copies never sit in memory together.
+    the two copies never sit in memory together. A graph already exported is opened
+    without the lock and without writing anything, so a read-only cache serves too.
     """
     folder = path.parent
+    if path.is_file():  # renamed into place whole: present means finished
+        _remove_stale_parts(folder)  # and no export of it is running: they are a killed one's
+        release()
+        try:
+            return OnnxForward(open_session(path, threads))
+        except Exception as exc:  # noqa: BLE001 - ONNX Runtime's errors have no common base
+            log.debug("ONNX Runtime cannot load %s (%s); exporting it again", path, exc)
     try:
         folder.parent.mkdir(parents=True, exist_ok=True)
         with FileLock(f"{folder}.lock"):
@@ -158,8 +166,7 @@ def _export_and_open(
 ) -> OnnxForward:
     """The part of `load_onnx_forward` that runs under the graph's lock."""
     folder = path.parent
-    for stale in folder.parent.glob(f"{folder.name}.part-*"):  # a killed export's
-        shutil.rmtree(stale, ignore_errors=True)
+    _remove_stale_parts(folder)
     if not path.is_file():
         log.info("exporting the embedding model to ONNX (once per model): %s", folder.name)
         export_graph(model, folder, source)
@@ -170,6 +177,12 @@ def _export_and_open(
     except Exception as exc:  # noqa: BLE001 - ONNX Runtime's errors have no common base
         shutil.rmtree(folder, ignore_errors=True)  # exported again next time
         raise ExportFailed(f"ONNX Runtime cannot load {path}: {exc}") from None
+
+
+def _remove_stale_parts(folder: Path) -> None:
+    """Remove what killed exports of `folder` left; call under its lock or once it exists."""
+    for stale in folder.parent.glob(f"{folder.name}.part-*"):
+        shutil.rmtree(stale, ignore_errors=True)
 
 
 def drop_superseded(folder: Path, source: str) -> None:

@@ -17,6 +17,7 @@ from typing import BinaryIO
 
 import numpy as np
 
+from bot.index.snapshot_dirs import read_only_error, refused_write
 from bot.index.spool import RowSpool
 
 log = logging.getLogger(__name__)
@@ -39,7 +40,14 @@ class ResumeSpool:
     """Passage and sentence vectors by content hash, appended and committed batch by batch."""
 
     def __init__(self, folder: Path, dimension: int) -> None:
-        folder.mkdir(parents=True, exist_ok=True)
+        """Raises `CacheReadOnly` when the cache cannot be written: before any embedding."""
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            (folder / "hashes.bin").open("ab").close()
+        except OSError as exc:
+            if refused_write(exc):
+                raise read_only_error(folder.parent, exc) from None
+            raise
         self.folder = folder
         committed = _committed(folder, dimension)
         self.vectors = RowSpool(folder / "vectors.bin", dimension, np.float32, keep=committed[0])

@@ -39,17 +39,18 @@ from bot.index.columns import (
 )
 from bot.index.mapped import load_mapped, recache_in_small_pages, save_column
 from bot.index.sentence_units import Units, build_units, is_question, section_ids
+from bot.index.snapshot_dirs import CURRENT as CURRENT
 from bot.index.snapshot_dirs import (
-    BUILD_PREFIX,
     SNAPSHOT_PREFIX,
     STAGING_PREFIX,
+    build_scratch,
     current_name,
     point_current,
     remove_unreferenced,
     scratch,
     warn_unread,
 )
-from bot.index.snapshot_dirs import CURRENT as CURRENT
+from bot.index.snapshot_dirs import CacheReadOnly as CacheReadOnly
 from bot.index.snapshot_dirs import ReindexBusy as ReindexBusy
 from bot.index.snapshot_dirs import exclusive as exclusive
 from bot.index.snapshot_files import (
@@ -220,8 +221,9 @@ def build_workdir(cache_dir: Path, params: IndexParams) -> Iterator[Path]:
     """Scratch space for a reindex, beside the snapshots (same file system, so columns link).
 
     Held under the reindex lock; the folders that killed reindexes left are removed first.
+    A read-only cache gets a folder outside it, since a current snapshot writes nothing.
     """
-    with exclusive(cache_dir), scratch(snapshot_root(cache_dir, params), BUILD_PREFIX) as path:
+    with exclusive(cache_dir), build_scratch(snapshot_root(cache_dir, params)) as path:
         yield path
 
 
