@@ -69,15 +69,17 @@ MIGRATIONS: tuple[str, ...] = (SCHEMA_V1, SCHEMA_V2)
 
 # SQLite result codes that say the file or its disk cannot be used right now, as opposed
 # to a file that is not ours or a broken migration: the log then keeps rows elsewhere.
+# Compared by base code: SQLite reports most of these as extended codes, the base code
+# in the low byte (a `-shm` that cannot grow on a full disk is SQLITE_IOERR_SHMSIZE, 4874).
 UNAVAILABLE_CODES = frozenset(
     {
-        "SQLITE_BUSY",
-        "SQLITE_LOCKED",
-        "SQLITE_CANTOPEN",
-        "SQLITE_FULL",
-        "SQLITE_IOERR",
-        "SQLITE_READONLY",
-        "SQLITE_PERM",
+        sqlite3.SQLITE_BUSY,
+        sqlite3.SQLITE_LOCKED,
+        sqlite3.SQLITE_CANTOPEN,
+        sqlite3.SQLITE_FULL,
+        sqlite3.SQLITE_IOERR,
+        sqlite3.SQLITE_READONLY,
+        sqlite3.SQLITE_PERM,
     }
 )
 PRIVATE_MODE = 0o600
@@ -175,10 +177,15 @@ async def open_database(path: Path, busy_timeout_ms: int) -> aiosqlite.Connectio
 
 
 def _classify(message: str, exc: BaseException) -> QuestionLogError:
-    unavailable = isinstance(exc, OSError) or (
-        isinstance(exc, sqlite3.Error) and getattr(exc, "sqlite_errorname", "") in UNAVAILABLE_CODES
-    )
-    return DatabaseUnavailable(message) if unavailable else QuestionLogError(message)
+    return DatabaseUnavailable(message) if unavailable(exc) else QuestionLogError(message)
+
+
+def unavailable(exc: BaseException) -> bool:
+    """Whether `exc` says the disk or a lock is in the way now (not a wrong file)."""
+    if isinstance(exc, OSError):
+        return True
+    code = getattr(exc, "sqlite_errorcode", None) if isinstance(exc, sqlite3.Error) else None
+    return isinstance(code, int) and (code & 0xFF) in UNAVAILABLE_CODES
 
 
 async def _create_private(path: Path) -> None:
