@@ -8,7 +8,8 @@ query embeddings the search uses, and rank groups by how many readers asked.
 Clustering is greedy "leader" clustering: the question with the most neighbours above the
 threshold founds a group and takes its unassigned neighbours, then the next densest, and so on.
 Every member is therefore within the threshold of its group's founder, which keeps groups
-tight (no single-linkage chains), and the cost is one similarity pass over the questions.
+tight (no single-linkage chains), and the cost is two similarity passes over the questions,
+block by block, so memory does not grow with the square of the log.
 
 ``DEFAULT_THRESHOLD`` is `clean_threshold` on a labelled set: the lowest cosine at which
 no two different questions would share a group. Editors prefer a gap listed twice to two
@@ -173,35 +174,50 @@ def clean_threshold(
 
 
 def leader_clusters(vectors: np.ndarray, weights: np.ndarray, threshold: float) -> list[list[int]]:
-    """Greedy clustering: densest unassigned point first takes its unassigned neighbours."""
-    neighbours = _neighbours(vectors, threshold)
-    density = [float(weights[n].sum()) for n in neighbours]
+    """Greedy clustering: densest unassigned point first takes its unassigned neighbours.
+
+    Neighbour lists are never kept (12 000 near-duplicates would need 1.2 GB of them): one
+    pass block by block sums each point's neighbour weights, then the leaders' similarity
+    rows are computed again, a block of upcoming leaders at a time. Memory stays at one
+    block of similarities whatever the log holds.
+    """
+    density = _densities(vectors, weights, threshold)
     order = sorted(range(len(vectors)), key=lambda i: (-density[i], i))
     assigned = np.zeros(len(vectors), dtype=bool)
     clusters: list[list[int]] = []
-    for leader in order:
-        if assigned[leader]:
+    for start in range(0, len(order), _BLOCK_ROWS):
+        leaders = [i for i in order[start : start + _BLOCK_ROWS] if not assigned[i]]
+        if not leaders:
             continue
-        members = [int(j) for j in neighbours[leader] if not assigned[j]]
-        assigned[members] = True
-        clusters.append(members)
+        sims = vectors[leaders] @ vectors.T
+        for leader, row in zip(leaders, sims, strict=True):
+            if assigned[leader]:
+                continue
+            close = row >= threshold
+            close[leader] = True
+            members = np.flatnonzero(close & ~assigned)
+            assigned[members] = True
+            clusters.append([int(j) for j in members])
     return clusters
 
 
-def _neighbours(vectors: np.ndarray, threshold: float) -> list[np.ndarray]:
-    """Indices within `threshold` cosine of each row (itself included), block by block."""
-    found: list[np.ndarray] = []
+def _densities(vectors: np.ndarray, weights: np.ndarray, threshold: float) -> np.ndarray:
+    """Each point's summed weight of the points within `threshold` (itself included)."""
+    density = np.zeros(len(vectors), dtype=np.float64)
     for start in range(0, len(vectors), _BLOCK_ROWS):
-        sims = vectors[start : start + _BLOCK_ROWS] @ vectors.T
-        for offset, row in enumerate(sims):
-            close = np.flatnonzero(row >= threshold)
-            found.append(np.union1d(close, [start + offset]))
-    return found
+        close = vectors[start : start + _BLOCK_ROWS] @ vectors.T >= threshold
+        rows = np.arange(len(close))
+        close[rows, start + rows] = True
+        density[start : start + len(close)] = close.astype(np.float32) @ weights
+    return density
 
 
 def _most_central(vectors: np.ndarray, weights: np.ndarray) -> int:
-    """The member with the highest weighted similarity to the whole group."""
-    return int(np.argmax((vectors @ vectors.T) @ weights))
+    """The member with the highest weighted similarity to the whole group.
+
+    ``(V Vᵀ) w`` computed as ``V (Vᵀ w)``: no members x members matrix for a large group.
+    """
+    return int(np.argmax(vectors @ (weights @ vectors)))
 
 
 def _make_group(members: Sequence[_Asked], example: str, tz: tzinfo) -> GapGroup:

@@ -3,13 +3,19 @@ the database's path read through SQL, paths that dodge the hidden pages."""
 
 from __future__ import annotations
 
+import sqlite3
 import tracemalloc
+from collections.abc import Sequence
+from datetime import UTC, datetime
 
 import httpx
+import numpy as np
 import pytest
 from datasette.app import Datasette
 
+from bot.questions.store import format_time
 from bot.reports.editors import make_datasette
+from bot.reports.gaps import find_gaps
 
 from .conftest import QuestionLogFile, make_settings
 
@@ -105,3 +111,41 @@ async def test_odd_paths_are_plain_404s_without_a_traceback(
     assert str(sample_log.path.resolve()) not in response.text
     captured = capsys.readouterr()
     assert "Traceback" not in captured.out + captured.err
+
+
+class NearlyOneVector:
+    """Every question a hair away from one direction: all neighbours of all."""
+
+    name = "nearly-one-vector"
+    dimension = 384
+
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+        noise = np.random.default_rng(0).normal(0, 1e-3, (len(texts), self.dimension))
+        vectors: np.ndarray = (1.0 + noise).astype(np.float32)
+        vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+        return vectors
+
+    def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
+        return self.embed_queries(texts)
+
+
+async def test_gaps_memory_stays_bounded_on_near_duplicates(log_file: QuestionLogFile) -> None:
+    """3 000 different wordings of one question: one group, without holding 3 000 lists of
+    3 000 neighbours (72 MB) or a 3 000 x 3 000 similarity matrix (36 MB)."""
+    count = 3000
+    asked = format_time(datetime(2026, 2, 1, 3, 0, tzinfo=UTC))
+    with sqlite3.connect(log_file.path) as db:
+        db.executemany(
+            "INSERT INTO questions (id, asked_at, question, language, source, user_hash, "
+            "tier, answered, best_score, latency_ms, index_version) "
+            "VALUES (?, ?, ?, 'ja', 'cli', ?, 'none', 0, 0.1, 1.0, 'test')",
+            [(f"q{i}", asked, f"Llama 4の発売日は{i}番目？", f"r{i}") for i in range(count)],
+        )
+    tracemalloc.start()
+    try:
+        groups = await find_gaps(log_file.path, NearlyOneVector(), top=5, threshold=0.9)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert [g.size for g in groups] == [count]
+    assert peak < 30_000_000
