@@ -17,8 +17,8 @@ import bm25s
 import numpy as np
 
 from bench.common import SITE, TIMEZONE, peak_rss_mb, percentiles_ms, questions, real_model
-from bot.corpus.articles import load_corpus
 from bot.corpus.passages import split_article
+from bot.corpus.reader import load_corpus
 from bot.index.analysis import JapaneseAnalyzer
 from tests.fakes import StandInEmbedder
 

@@ -13,8 +13,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.corpus.articles import load_corpus
 from bot.corpus.passages import blocks
+from bot.corpus.reader import load_corpus
 
 SAMPLE = Path(__file__).resolve().parents[1] / "corpus"
 NAMES = [

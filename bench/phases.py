@@ -19,8 +19,8 @@ from bench.baselines import phase_bm25, phase_naive
 from bench.common import ROOT, SITE, TIMEZONE, peak_rss_mb, real_model
 from bench.serving import components, serve
 from bench.sites import phase_site_cold, phase_site_serve
-from bot.corpus.articles import load_corpus
 from bot.corpus.passages import split_article
+from bot.corpus.reader import load_corpus
 from bot.embedding.models import Embedder
 from bot.index.analysis import JapaneseAnalyzer
 from bot.index.refresh import CorpusSpec, refresh

@@ -29,10 +29,11 @@ from pathlib import Path
 
 import pytest
 
-from bot.corpus.articles import Article, load_corpus
+from bot.corpus.articles import Article
 from bot.corpus.html_text import html_blocks
 from bot.corpus.markdown import document_blocks
 from bot.corpus.passages import split_sentences
+from bot.corpus.reader import load_corpus
 from tests.jekyll_golden import (
     FIXTURE_SITES,
     built_fixture_site,

@@ -1,7 +1,7 @@
 """Read a blog's posts and pages as Jekyll would publish them.
 
-`load_corpus` finds the files (`bot.corpus.discovery`), reads the site's settings
-(`bot.corpus.site`) and turns each file into an `Article`: front matter with the site's
+`bot.corpus.reader` finds the files (`bot.corpus.discovery`), reads the site's settings
+(`bot.corpus.site`) and turns each file into an `Article` here: front matter with the site's
 `defaults`, the date in the site's timezone, the URL Jekyll serves, and the body with its
 Liquid rendered. A file that cannot be read is skipped with one clear line; nothing raises
 out of the loader, and the rest still loads.
@@ -45,13 +45,13 @@ __all__ = [
     "UnreadableArticle",
     "article_key",
     "clean_title",
-    "load_corpus",
     "read_article",
     "read_site_config",
     "site_files",
 ]
 
 MAX_FILE_BYTES = 5 * 1024 * 1024
+MEMORY_REASON = "needs more memory than one file may use"
 END_MARKERS = re.compile(r"\n-{3,}\s*END\s*-{3,}\s*$", re.IGNORECASE)
 _DOC_TYPES = {"post": "posts", "draft": "drafts", "page": "pages"}
 
@@ -91,22 +91,6 @@ class Corpus:
     site: SiteConfig = field(default_factory=SiteConfig)
 
 
-def load_corpus(root: Path, site_url: str, timezone: str, now: datetime | None = None) -> Corpus:
-    """Load every publishable article under `root`, skipping (and naming) the bad ones."""
-    site = read_site_config(root, site_url, timezone)
-    now = now or datetime.now(site.tz)
-    links = LinkTable(root, site)
-    articles: list[Article] = []
-    skipped: list[Skipped] = []
-    for found in site_files(root, site):
-        outcome = read_file(found, site, links, now)
-        if isinstance(outcome, Skipped):
-            skipped.append(outcome)
-        elif outcome is not None:
-            articles.append(outcome)
-    return Corpus(tuple(articles), tuple(skipped), site)
-
-
 def read_file(
     found: SiteFile | Skipped, site: SiteConfig, links: LinkTable, now: datetime
 ) -> Article | Skipped | None:
@@ -114,13 +98,16 @@ def read_file(
     if isinstance(found, Skipped):
         log.warning("skipped %s: %s", found.source, found.reason)
         return found
+    reason = ""
     try:
         article = read_article(found, site, links)
     except UnreadableArticle as exc:
-        log.warning("skipped %s: %s", found.source, exc)
-        return Skipped(found.source, str(exc))
-    except (RecursionError, MemoryError, OverflowError, ValueError) as exc:
+        reason = str(exc)
+    except MemoryError:
+        reason = MEMORY_REASON  # logged once the handler has let go of the file's memory
+    except (RecursionError, OverflowError, ValueError) as exc:
         reason = f"cannot be read ({type(exc).__name__}: {first_line(exc)})"
+    if reason:
         log.warning("skipped %s: %s", found.source, reason)
         return Skipped(found.source, reason)
     if article is None:

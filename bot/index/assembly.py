@@ -55,6 +55,7 @@ class _Parts:
 def assemble(
     articles: dict[str, Article],
     reused: set[str],
+    split: dict[str, tuple[Passage, ...]],
     params: IndexParams,
     previous: Index | None,
     embedder: Embedder,
@@ -64,7 +65,8 @@ def assemble(
     resume: Path | None = None,
 ) -> tuple[Index, int]:
     """The index for `articles`; those in `reused` are unchanged since `previous`, and the
-    count of passages embedded now.
+    count of passages embedded now. `split` holds the passages of articles already split
+    (by the corpus reader); the others are split here.
 
     Its vector columns are files in `workdir`, which must outlive the index or its
     snapshot (saving links them). Fresh vectors are kept in `resume` as they are embedded
@@ -73,7 +75,7 @@ def assemble(
     (their passages hold the text, and a loaded index has no bodies either).
     """
     ranges = _old_ranges(previous) if previous is not None else {}
-    runs = _runs(articles, reused, ranges, params)
+    runs = _runs(articles, reused, split, ranges, params)
     new = [p for run in runs if isinstance(run, list) for p in run]
     old_rows = previous.row_of_hash() if previous is not None and new else {}
     missing = list({p.content_hash: p for p in new if p.content_hash not in old_rows}.values())
@@ -138,6 +140,7 @@ Run = list[Passage] | tuple[int, int, list[int]]
 def _runs(
     articles: dict[str, Article],
     reused: set[str],
+    split: dict[str, tuple[Passage, ...]],
     ranges: dict[str, tuple[int, int]],
     params: IndexParams,
 ) -> list[Run]:
@@ -146,7 +149,9 @@ def _runs(
     for source in sorted(articles):
         span = ranges.get(source) if source in reused else None
         last = runs[-1] if runs else None
-        if span is None:
+        if span is None and source in split:
+            runs.append(list(split[source]))
+        elif span is None:
             passages = split_article(articles[source], params.passage_chars, params.overlap)
             articles[source] = replace(articles[source], body="")  # passages hold the text
             runs.append(passages)

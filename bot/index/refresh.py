@@ -13,8 +13,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from bot.corpus.articles import Article, Skipped, read_file, read_site_config, site_files
-from bot.corpus.sitelinks import LinkTable
+from bot.corpus.articles import Article, Skipped
+from bot.corpus.passages import Passage
+from bot.corpus.reader import Read, ReadLimits, Unchanged, read_site
 from bot.embedding.models import Embedder
 from bot.index import resume
 from bot.index import snapshot as index_store
@@ -38,6 +39,7 @@ class CorpusSpec:
     passage_chars: int = 320
     overlap: int = 1
     approximate_min_passages: int = 100_000  # settings.approximate_index_min_passages
+    limits: ReadLimits = field(default_factory=ReadLimits)
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +70,7 @@ class ReindexReport:
 @dataclass(slots=True)
 class _Plan:
     articles: dict[str, Article] = field(default_factory=dict)
+    passages: dict[str, tuple[Passage, ...]] = field(default_factory=dict)
     reused_sources: set[str] = field(default_factory=set)
     added: list[str] = field(default_factory=list)
     changed: list[str] = field(default_factory=list)
@@ -116,6 +119,7 @@ def _refresh(
             index, embedded = assemble(
                 plan.articles,
                 plan.reused_sources,
+                plan.passages,
                 params,
                 previous,
                 embedder,
@@ -162,34 +166,29 @@ def _plan(spec: CorpusSpec, previous: Index | None, now: datetime | None) -> _Pl
 
     A file is unchanged when its size and mtime match the last snapshot and it was read
     under the same site identity (settings, `_config.yml`, `_data/`, `_includes/`);
-    otherwise it is read again, and only passages whose text changed are embedded.
+    otherwise it is read and split again (in the guarded reader), and only passages
+    whose text changed are embedded.
     """
-    site = read_site_config(spec.root, spec.site_url, spec.timezone)
-    now = now or datetime.now(site.tz)
-    links = LinkTable(spec.root, site)
     known = previous.articles if previous else {}
+    reading = read_site(
+        spec.root,
+        spec.site_url,
+        spec.timezone,
+        now=now,
+        known={s: (a.size, a.mtime_ns, a.site_identity) for s, a in known.items()},
+        split=(spec.passage_chars, spec.overlap),
+        limits=spec.limits,
+    )
     plan = _Plan()
-    for found in site_files(spec.root, site):
-        old = known.get(found.source)
-        if isinstance(found, Skipped):
-            outcome: Article | Skipped | None = read_file(found, site, links, now)
-        elif old is not None and old.site_identity == site.identity and _same_file(found.path, old):
-            plan.articles[found.source] = old
-            plan.reused_sources.add(found.source)
-            continue
+    for outcome in reading.outcomes:
+        if isinstance(outcome, Unchanged):
+            plan.articles[outcome.source] = known[outcome.source]
+            plan.reused_sources.add(outcome.source)
+        elif isinstance(outcome, Read):
+            source = outcome.article.source
+            plan.articles[source] = outcome.article
+            plan.passages[source] = outcome.passages
+            (plan.changed if source in known else plan.added).append(source)
         else:
-            outcome = read_file(found, site, links, now)
-        if isinstance(outcome, Skipped):
             plan.skipped.append(outcome)
-        elif outcome is not None:
-            plan.articles[found.source] = outcome
-            (plan.changed if old is not None else plan.added).append(found.source)
     return plan
-
-
-def _same_file(path: Path, article: Article) -> bool:
-    try:
-        stat = path.stat()
-    except OSError:
-        return False
-    return stat.st_size == article.size and stat.st_mtime_ns == article.mtime_ns

@@ -9,8 +9,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.corpus.articles import Article, article_key, clean_title, load_corpus
+from bot.corpus.articles import Article, article_key, clean_title
 from bot.corpus.passages import split_article
+from bot.corpus.reader import load_corpus
 from tests.conftest import SAMPLE_CORPUS, SITE_URL, PostWriter
 
 TOKYO = ZoneInfo("Asia/Tokyo")

@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.corpus.articles import Article, load_corpus
+from bot.corpus.articles import Article
 from bot.corpus.markdown import document_blocks, strip_inline
 from bot.corpus.passages import Passage, heading_anchors, split_article
+from bot.corpus.reader import load_corpus
 from tests.conftest import SITE_URL
 
 

@@ -13,9 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.corpus.articles import Article, Corpus, load_corpus
+from bot.corpus.articles import Article, Corpus
 from bot.corpus.heading_ids import HeadingIds
 from bot.corpus.passages import heading_anchors, split_article
+from bot.corpus.reader import load_corpus
 from tests.jekyll_golden import (
     FIXTURE_SITES,
     BuiltDocument,

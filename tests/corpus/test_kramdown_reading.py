@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.corpus.articles import load_corpus
 from bot.corpus.html_text import html_blocks
 from bot.corpus.markdown import document_blocks, strip_inline
 from bot.corpus.passages import split_article, split_sentences
+from bot.corpus.reader import load_corpus
 from tests.conftest import SITE_URL
 
 

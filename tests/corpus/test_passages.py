@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.corpus.articles import article_key, load_corpus
+from bot.corpus.articles import article_key
 from bot.corpus.passages import Passage, split_article, split_sentences
+from bot.corpus.reader import load_corpus
 from tests.conftest import SAMPLE_CORPUS, SITE_URL
 
 

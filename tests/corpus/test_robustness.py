@@ -9,8 +9,9 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.corpus.articles import Article, load_corpus
+from bot.corpus.articles import Article
 from bot.corpus.passages import split_article, split_sentences
+from bot.corpus.reader import load_corpus
 from tests.conftest import SITE_URL, engine_for
 from tests.fakes import HashEmbedder
 

@@ -14,9 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.corpus.articles import Article, Corpus, load_corpus
+from bot.corpus.articles import Article, Corpus
 from bot.corpus.passages import split_article
 from bot.corpus.permalinks import absolute_url
+from bot.corpus.reader import load_corpus
 from tests.conftest import SITE_URL
 
 ONE_MB_BUDGET_S = 60.0  # a guard against a hang, not a speed assertion (2 shared cores)
