@@ -41,7 +41,7 @@ DEFAULT_EXCLUDES: tuple[str, ...] = (
 DEFAULT_EXCLUDES += ("node_modules", "vendor/bundle/", "vendor/cache/", "vendor/gems/")
 DEFAULT_EXCLUDES += ("vendor/ruby/",)
 DEFAULT_MARKDOWN_EXT = "markdown,mkdown,mkdn,mkd,md"
-MAX_DATA_BYTES = 5 * 1024 * 1024  # `_data/` and `_includes/` together
+MAX_DATA_BYTES = 5 * 1024 * 1024  # all of `_data/`; each include; `_config.yml`
 _DATA_EXTENSIONS = (".yml", ".yaml", ".json", ".csv", ".tsv")
 
 
@@ -142,12 +142,21 @@ def read_site_config(root: Path, site_url: str, timezone: str) -> SiteConfig:
     )
 
 
-def _read_optional(path: Path) -> bytes:
+def _read_optional(path: Path, limit: int = MAX_DATA_BYTES) -> bytes:
+    """The file's bytes, or b"" (with one line) when it is unreadable or over `limit`:
+    only `limit` + 1 bytes are ever read, so a huge file costs nothing."""
     try:
-        return path.read_bytes() if path.is_file() else b""
+        if not path.is_file():
+            return b""
+        with path.open("rb") as file:
+            raw = file.read(limit + 1)
     except OSError as exc:
         log.warning("ignored %s: %s", path, exc.strerror)
         return b""
+    if len(raw) > limit:
+        log.warning("ignored %s: over %d bytes", path, limit)
+        return b""
+    return raw
 
 
 def _parse_config(raw: bytes, path: Path) -> dict[str, Any]:
@@ -236,7 +245,7 @@ def _read_data(folder: Path, real_root: Path) -> tuple[dict[str, Any], str]:
     for path in sorted(folder.rglob("*")) if folder.is_dir() else []:
         if path.suffix.lower() not in _DATA_EXTENSIONS or not _inside(path, real_root):
             continue
-        raw = _read_optional(path)[:budget]
+        raw = _read_optional(path, budget)
         budget -= len(raw)
         relative = path.relative_to(folder)
         digest.update(str(relative).encode("utf-8", "replace") + b"\0" + raw + b"\0")
@@ -273,7 +282,7 @@ def _folder_digest(folder: Path) -> bytes:
     for path in sorted(folder.rglob("*")) if folder.is_dir() else []:
         if path.is_file() and _inside(path, folder):
             digest.update(str(path.relative_to(folder)).encode("utf-8", "replace") + b"\0")
-            digest.update(_read_optional(path)[:MAX_DATA_BYTES] + b"\0")
+            digest.update(_read_optional(path) + b"\0")
     return digest.digest()
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import tracemalloc
 from datetime import datetime
 from pathlib import Path
 
@@ -17,7 +18,7 @@ import pytest
 from bot.corpus.articles import Article, Corpus
 from bot.corpus.passages import split_article
 from bot.corpus.permalinks import absolute_url
-from bot.corpus.reader import load_corpus
+from bot.corpus.reader import ReadLimits, load_corpus
 from tests.conftest import SITE_URL
 
 ONE_MB_BUDGET_S = 60.0  # a guard against a hang, not a speed assertion (2 shared cores)
@@ -268,3 +269,27 @@ def test_post_url_never_reads_a_post_linked_from_outside(tmp_path: Path) -> None
     _write(root, "_posts/2025-01-03-b.md", _page("b"))
     body = _by_source(_load(root))["_posts/2025-01-02-a.md"].body
     assert "/2025/01/03/b" in body and "leak" not in body
+
+
+def test_huge_data_and_config_files_are_not_read_whole(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A 1.5 GB `_data` file (sparse here) used to be read whole at every refresh; only
+    the 5 MB allowance and one byte more are read now, and the file is ignored."""
+    _write(tmp_path, "_config.yml", "title: t\n")
+    _write(tmp_path, "_data/small.yml", "name: 小さい\n")
+    with (tmp_path / "_data" / "huge.yml").open("wb") as huge:
+        huge.truncate(1_500_000_000)
+    _write(tmp_path, "_posts/2025-01-01-a.md", _page("a", "{{ site.data.small.name }}です。"))
+    tracemalloc.start()
+    try:
+        with caplog.at_level(logging.WARNING):
+            corpus = load_corpus(
+                tmp_path, SITE_URL, "Asia/Tokyo", limits=ReadLimits(isolated=False)
+            )
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 50_000_000
+    assert "小さいです。" in corpus.articles[0].body
+    assert "ignored" in caplog.text and "huge.yml" in caplog.text
