@@ -79,6 +79,10 @@ MESSAGES: dict[str, dict[Lang, str]] = {
         "en": "A reindex is already running; you will hear when it is done.",
     },
     "reindex.done": {"ja": "再索引が終わりました。", "en": "Reindex finished."},
+    "reindex.failed": {
+        "ja": "再索引できませんでした（{reason}）。これまでの索引で答え続けます。",
+        "en": "The reindex failed ({reason}); answers keep using the current index.",
+    },
     "reindex.added": {"ja": "追加", "en": "Added"},
     "reindex.changed": {"ja": "変更", "en": "Changed"},
     "reindex.removed": {"ja": "削除", "en": "Removed"},

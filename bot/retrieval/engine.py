@@ -19,7 +19,7 @@ import numpy as np
 from bot.embedding.batching import QueryBatcher
 from bot.embedding.models import Embedder
 from bot.index.analysis import JapaneseAnalyzer
-from bot.index.refresh import CorpusSpec, Progress, ReindexReport, refresh
+from bot.index.refresh import CorpusSpec, Progress, ReindexReport, SiteReadFailed, refresh
 from bot.index.snapshot import Index
 from bot.retrieval.answers import Answer
 from bot.retrieval.assessment import Assessment, Assessor
@@ -36,6 +36,10 @@ log = logging.getLogger(__name__)
 
 class ReindexInProgress(Exception):
     """A reindex is already running; the caller should say so rather than start another."""
+
+
+class ReindexFailed(Exception):
+    """The site could not be read; the index in use keeps serving."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,7 +182,11 @@ class Engine:
         if self._reindex_lock.locked():
             raise ReindexInProgress
         async with self._reindex_lock:
-            serving, report = await asyncio.to_thread(self._rebuilt, progress)
+            try:
+                serving, report = await asyncio.to_thread(self._rebuilt, progress)
+            except SiteReadFailed as exc:
+                log.warning("reindex failed, the index in use keeps serving: %s", exc)
+                raise ReindexFailed(str(exc)) from None
             self.serving = serving
         log.info("reindexed: %s", report.summary())
         return report

@@ -6,9 +6,11 @@ import asyncio
 import csv
 import io
 import json
+from dataclasses import replace
 
 import pytest
 
+from bot.index.refresh import ReadLimits
 from tests.discordbot.discord_world import NEW_POST, World, reply
 from tests.loopback import CommandNotPermitted
 
@@ -102,3 +104,18 @@ async def test_export_after_the_token_expired_arrives_by_dm(world: World) -> Non
     assert "DM" in dm.content and dm.allowed_mentions == {"parse": []}
     assert handle.followups == []
     assert world.server.take_violations("expired-token") != []
+
+
+async def test_a_failed_reindex_says_so_and_the_old_index_keeps_answering(world: World) -> None:
+    """When the site cannot be read (its settings overran their allowance here), /reindex
+    says so in one line and questions are still answered from the index in use."""
+    await world.start()
+    engine = world.engine
+    assert engine is not None
+    stalled = ReadLimits(seconds_for_settings=1e-6)
+    engine.config = replace(engine.config, spec=replace(engine.config.spec, limits=stalled))
+    failed = await reply(await world.server.invoke_command("reindex", user=world.owner))
+    assert failed.ephemeral and "The reindex failed (" in failed.content
+    assert "keep using the current index" in failed.content
+    _, answer = await world.ask("Jekyllのテーマ")
+    assert answer.embeds

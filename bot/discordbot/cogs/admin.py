@@ -21,7 +21,7 @@ from bot.discordbot.messages import Lang, say
 from bot.discordbot.replies import report_embed
 from bot.index.refresh import ReindexReport
 from bot.reports.export import ExportQuery, Format, export_questions
-from bot.retrieval.engine import ReindexInProgress
+from bot.retrieval.engine import ReindexFailed, ReindexInProgress
 
 if TYPE_CHECKING:
     from bot.discordbot.client import BlogBot
@@ -57,6 +57,9 @@ class Admin(commands.Cog):
             report = await self.bot.engine.reindex()  # questions keep using the old index
         except ReindexInProgress:
             await deliver(interaction, say("reindex.busy", lang))
+            return
+        except ReindexFailed as exc:
+            await deliver(interaction, say("reindex.failed", lang, reason=str(exc)))
             return
         await deliver(interaction, say("reindex.done", lang), embed=reindex_embed(report, lang))
 
