@@ -22,13 +22,13 @@ from bot.corpus.frontmatter import (
     UnreadableArticle,
     article_date,
     article_key,
-    as_names,
     categories_for,
     clean_excerpt,
     clean_title,
     decode,
     optional_text,
     split_front_matter,
+    tag_names,
 )
 from bot.corpus.markdown import document_blocks
 from bot.corpus.permalinks import absolute_url
@@ -142,7 +142,7 @@ def read_article(found: SiteFile, site: SiteConfig, links: LinkTable) -> Article
         title=clean_title(meta.get("title"), _fallback_title(body, found)),
         date=when,
         categories=categories,
-        tags=as_names(meta.get("tags", meta.get("tag")), "tags", found.source),
+        tags=tag_names(meta.get("tags", meta.get("tag")), found.source),
         author=optional_text(meta.get("author")),
         excerpt=clean_excerpt(meta.get("excerpt")),
         url=absolute_url(site.url, site.baseurl, url_path),

@@ -22,6 +22,8 @@ from bot.corpus.yamlsafe import YamlRefused, load_yaml
 
 log = logging.getLogger(__name__)
 
+MAX_TAGS = 100
+
 DATE_FORMATS = ("%Y-%m-%d %H:%M:%S %z", "%Y-%m-%d %H:%M %z", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d")
 _FILENAME_DATE = re.compile(r"(?:^|/)([0-9]{2,4})-([0-9]{1,2})-([0-9]{1,2})-[^/]*$")
 
@@ -144,6 +146,15 @@ def as_names(value: Any, key: str, source: str) -> tuple[str, ...]:
         return tuple(str(v).strip() for v in value if isinstance(v, str | int | float))
     log.warning("ignored %s in %s: expected a list, got %s", key, source, type(value).__name__)
     return ()
+
+
+def tag_names(value: Any, source: str) -> tuple[str, ...]:
+    """The article's tags, the first MAX_TAGS distinct ones: tags make no link, and a post
+    with ten thousand of them would weigh on every list and analysis of the blog's tags."""
+    names = tuple(dict.fromkeys(as_names(value, "tags", source)))
+    if len(names) > MAX_TAGS:
+        log.warning("kept the first %d of %d tags in %s", MAX_TAGS, len(names), source)
+    return names[:MAX_TAGS]
 
 
 def article_key(filename: str) -> str:

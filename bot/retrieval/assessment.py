@@ -44,7 +44,6 @@ class Assessor:
 
     def __init__(self, analyzer: JapaneseAnalyzer) -> None:
         self.analyzer = analyzer
-        self.names = AbsentNames(analyzer)
 
     def assess(
         self,
@@ -66,7 +65,7 @@ class Assessor:
         question = question_for(index, terms, query)
         excerpts = [hit_excerpt(hit, question, self.analyzer) for hit in hits]
         watch.lap("excerpts")
-        absent = self.names.absent(index, query)
+        absent = absent_names(self.analyzer, index, serving.titles, query)
         signals = question_signals(index, hits, terms, query.language, absent)
         above = serving.null.above(top_cosine(index, vector), query.language)
         shares = [excerpt_share(question, e, self.analyzer) for e in excerpts]
@@ -93,35 +92,30 @@ def excerpt_share(question: Question, excerpt: str, analyzer: JapaneseAnalyzer) 
     return sum(question.term_weights[t] for t in found) / total
 
 
-class AbsentNames:
+def absent_names(
+    analyzer: JapaneseAnalyzer, index: Index, titles: frozenset[str], query: Query
+) -> list[str]:
     """Names in a question that no passage, title, category or tag of the blog uses.
 
-    Such a question cannot be answered by the blog, whatever the cosines say. The terms of
-    titles, categories and tags are analysed once per index version and kept.
+    Such a question cannot be answered by the blog, whatever the cosines say. `titles` is
+    the index's `title_vocabulary`, made once when the index is loaded.
     """
+    absent = []
+    for word in name_words(query.text, query.language):
+        found = analyzer.terms(word)
+        unknown = found and index.lexical.document_frequency(found[0]) == 0
+        if unknown and found[0] not in titles:
+            absent.append(word)
+    return absent
 
-    def __init__(self, analyzer: JapaneseAnalyzer) -> None:
-        self.analyzer = analyzer
-        # one tuple, replaced whole, so a reader in another thread never sees half of it
-        self._titles: tuple[str, frozenset[str]] = ("", frozenset())
 
-    def absent(self, index: Index, query: Query) -> list[str]:
-        vocabulary = self._title_vocabulary(index)
-        absent = []
-        for word in name_words(query.text, query.language):
-            found = self.analyzer.terms(word)
-            unknown = found and index.lexical.document_frequency(found[0]) == 0
-            if unknown and found[0] not in vocabulary:
-                absent.append(word)
-        return absent
+def title_vocabulary(analyzer: JapaneseAnalyzer, index: Index) -> frozenset[str]:
+    """Terms of titles, categories and tags: a name may appear only there ("$50B").
 
-    def _title_vocabulary(self, index: Index) -> frozenset[str]:
-        """Terms of titles, categories and tags: a name may appear only there ("$50B")."""
-        if self._titles[0] != index.version:
-            texts = [" ".join([a.title, *a.categories, *a.tags]) for a in index.articles.values()]
-            terms = frozenset(t for x in texts for t in self.analyzer.terms(x))
-            self._titles = (index.version, terms)
-        return self._titles[1]
+    Each distinct name is analysed once, however many articles share it."""
+    names = {a.title for a in index.articles.values()}
+    names.update(n for a in index.articles.values() for n in (*a.categories, *a.tags))
+    return frozenset(t for name in names for t in analyzer.terms(name))
 
 
 def missing_type_about(

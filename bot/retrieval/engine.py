@@ -22,7 +22,7 @@ from bot.index.analysis import JapaneseAnalyzer
 from bot.index.refresh import CorpusSpec, Progress, ReindexReport, SiteReadFailed, refresh
 from bot.index.snapshot import Index
 from bot.retrieval.answers import Answer
-from bot.retrieval.assessment import Assessment, Assessor
+from bot.retrieval.assessment import Assessment, Assessor, title_vocabulary
 from bot.retrieval.confidence import Thresholds, model_for, thresholds_for
 from bot.retrieval.coverage import measure, probe_vectors
 from bot.retrieval.query import Query, clean_question
@@ -105,7 +105,8 @@ class Engine:
 
     def _serving_for(self, index: Index) -> Serving:
         """`index` with its null measured: the probes' best cosines there (blocking)."""
-        return Serving(index, measure(index, self._probes))
+        titles = title_vocabulary(self.analyzer, index)
+        return Serving(index, measure(index, self._probes), titles)
 
     # -- questions -------------------------------------------------------------------
     def answer(self, question: str, options: Options = READERS) -> Answer:

@@ -27,8 +27,10 @@ READERS = Options()
 
 @dataclass(frozen=True, slots=True)
 class Serving:
-    """An index and what its null looks like, swapped together so a question never mixes
-    one index with another's null."""
+    """An index, what its null looks like and the terms of its titles, categories and
+    tags, made together when the index is loaded (not by its first question) and swapped
+    together, so a question never mixes one index with another's."""
 
     index: Index
     null: NullScores
+    titles: frozenset[str] = frozenset()

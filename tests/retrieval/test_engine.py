@@ -92,3 +92,31 @@ def test_result_score_is_the_confidence_its_tier_comes_from(engine: Engine) -> N
         own = tier_for(result.confidence, engine.thresholds)
         expected = max(own, answer.tier, key=order.__getitem__)
         assert result.tier == (answer.tier if expected == "none" else expected)
+
+
+def test_the_first_question_does_not_analyse_every_title_and_tag(
+    post: PostWriter, site: Path, tmp_path: Path
+) -> None:
+    """Titles, categories and tags are analysed when the index is loaded, each distinct
+    name once; a post's tags are capped. The first question used to analyse them all in
+    its own thread (200 posts with 10 000 tags each: 80 s)."""
+    for n in range(20):
+        tags = ["共通"] * 50 + [f"tag{n}x{i}" for i in range(300)]
+        post(
+            f"2025-01-{n + 1:02d}-p{n}.md",
+            f"記事{n}の本文です。",
+            {"title": f"記事{n}", "tags": tags},
+        )
+    engine = engine_for(site, tmp_path / "cache", HashEmbedder(64))
+    assert max(len(a.tags) for a in engine.index.articles.values()) == 100
+    assert set(engine.analyzer.terms("共通 記事19")) <= engine.serving.titles
+    analysed: list[str] = []
+    terms = engine.analyzer.terms
+
+    def counting(text: str) -> list[str]:
+        analysed.append(text)
+        return terms(text)
+
+    engine.analyzer.terms = counting  # type: ignore[method-assign]
+    engine.answer("記事3の本文は？")
+    assert 0 < len(analysed) < 50
