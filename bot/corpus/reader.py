@@ -43,6 +43,7 @@ __all__ = [
     "Unchanged",
     "load_corpus",
     "read_site",
+    "stop",
 ]
 
 FileState = tuple[int, int, str]  # size, mtime_ns, the site identity it was read under
@@ -208,8 +209,11 @@ def _read_isolated(request: _Request, limits: ReadLimits) -> Reading:
     site: SiteConfig | None = None
     outcomes: list[Outcome] = []
     start = 0
+    generation = _STOPS[0]
     with _WORKER_LOCK:
         while True:
+            if _STOPS[0] != generation:
+                raise SiteReadFailed("reading was stopped: the bot is shutting down")
             current: tuple[int, str] | None = None
             worker = _worker()
             for kind, value in worker.run(request, start, limits):
@@ -304,6 +308,16 @@ class _Worker:
 
 _WORKER_LOCK = threading.Lock()  # one read at a time per process; a second waits
 _CURRENT: list[_Worker] = []
+_STOPS = [0]  # bumped by `stop`: a read that began before gives up
+
+
+def stop() -> None:
+    """End the read in progress, if any, at once (it raises SiteReadFailed); later reads
+    work as usual. For shutting down without waiting out a file's allowance."""
+    _STOPS[0] += 1
+    for worker in list(_CURRENT):
+        with contextlib.suppress(OSError):
+            worker.process.kill()
 
 
 def _worker() -> _Worker:

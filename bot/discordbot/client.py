@@ -199,6 +199,7 @@ class BlogBot(commands.AutoShardedBot):
     async def shutdown(self, drain_seconds: float = DRAIN_SECONDS) -> None:
         """Stop taking questions, let the ones in flight finish, then disconnect."""
         self.accepting = False
+        self.engine.stop_reindexing()
         log.info("shutting down: waiting for %d questions in flight", self._in_flight)
         try:
             await asyncio.wait_for(self._idle.wait(), drain_seconds)

@@ -16,6 +16,7 @@ from pathlib import Path
 from bot.corpus.articles import Article, Skipped
 from bot.corpus.passages import Passage
 from bot.corpus.reader import Read, ReadLimits, SiteReadFailed, Unchanged, read_site
+from bot.corpus.reader import stop as stop_reading
 from bot.embedding.models import Embedder
 from bot.index import resume
 from bot.index import snapshot as index_store
@@ -26,7 +27,15 @@ from bot.index.snapshot import Index, IndexParams
 
 log = logging.getLogger(__name__)
 
-__all__ = ["CorpusSpec", "Progress", "ReadLimits", "ReindexReport", "SiteReadFailed", "refresh"]
+__all__ = [
+    "CorpusSpec",
+    "Progress",
+    "ReadLimits",
+    "ReindexReport",
+    "SiteReadFailed",
+    "refresh",
+    "stop_reading",
+]
 
 
 @dataclass(frozen=True, slots=True)

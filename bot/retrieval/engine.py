@@ -19,7 +19,14 @@ import numpy as np
 from bot.embedding.batching import QueryBatcher
 from bot.embedding.models import Embedder
 from bot.index.analysis import JapaneseAnalyzer
-from bot.index.refresh import CorpusSpec, Progress, ReindexReport, SiteReadFailed, refresh
+from bot.index.refresh import (
+    CorpusSpec,
+    Progress,
+    ReindexReport,
+    SiteReadFailed,
+    refresh,
+    stop_reading,
+)
 from bot.index.snapshot import Index
 from bot.retrieval.answers import Answer
 from bot.retrieval.assessment import Assessment, Assessor, title_vocabulary
@@ -202,6 +209,12 @@ class Engine:
             progress,
         )
         return self._serving_for(index), report
+
+    def stop_reindexing(self) -> None:
+        """Make a reindex in progress give up now (the index in use stays), so shutting
+        down never waits out a hostile file's allowance."""
+        if self._reindex_lock.locked():
+            stop_reading()
 
     def categories(self) -> list[str]:
         return sorted({c for a in self.index.articles.values() for c in a.categories})

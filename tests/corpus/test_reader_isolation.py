@@ -6,13 +6,24 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
+import time
 from pathlib import Path
 
 import pytest
 
 from bot.corpus import reader
-from bot.corpus.reader import Read, ReadLimits, Unchanged, load_corpus, read_site
+from bot.corpus.reader import (
+    Read,
+    Reading,
+    ReadLimits,
+    SiteReadFailed,
+    Unchanged,
+    load_corpus,
+    read_site,
+)
 from tests.conftest import SITE_URL
+from tests.hostile import finishes
 
 SLOW_BODY = "{% for i in (1..199999) %}{% include leaf.html %}{% endfor %} 本文。"
 
@@ -88,3 +99,26 @@ def test_the_worker_gets_no_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
     assert "DISCORD_TOKEN" not in environment
     assert "QUESTION_LOG_SALT" not in environment
     assert environment["PATH"] == os.environ["PATH"]
+
+
+def test_stop_ends_a_read_at_once_and_later_reads_work(tmp_path: Path) -> None:
+    """Shutting down must not wait out a hostile file's allowance (a minute)."""
+    _post(_site(tmp_path), "2025-01-02-slow", SLOW_BODY * 4)
+    outcome: list[BaseException | Reading] = []
+
+    def read() -> None:
+        try:
+            outcome.append(read_site(tmp_path, SITE_URL, "Asia/Tokyo"))
+        except SiteReadFailed as exc:
+            outcome.append(exc)
+
+    thread = threading.Thread(target=read)
+    thread.start()
+    while not reader._CURRENT and thread.is_alive():
+        time.sleep(0.05)
+    time.sleep(0.5)  # the worker is inside the slow file by now
+    reader.stop()
+    finishes(thread.join)
+    assert isinstance(outcome[0], SiteReadFailed) and "stopped" in str(outcome[0])
+    _post(tmp_path, "2025-01-02-slow", "もう遅くない。")
+    assert len(read_site(tmp_path, SITE_URL, "Asia/Tokyo").articles) == 3
