@@ -17,6 +17,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 import yaml
@@ -42,6 +43,7 @@ DEFAULT_EXCLUDES += ("node_modules", "vendor/bundle/", "vendor/cache/", "vendor/
 DEFAULT_EXCLUDES += ("vendor/ruby/",)
 DEFAULT_MARKDOWN_EXT = "markdown,mkdown,mkdn,mkd,md"
 MAX_DATA_BYTES = 5 * 1024 * 1024  # all of `_data/`; each include; `_config.yml`
+MAX_PATTERNS = 500  # include/exclude patterns read from `_config.yml`
 _DATA_EXTENSIONS = (".yml", ".yaml", ".json", ".csv", ".tsv")
 
 
@@ -112,7 +114,7 @@ def read_site_config(root: Path, site_url: str, timezone: str) -> SiteConfig:
     config_path, data_dir, includes = (root / n for n in ("_config.yml", "_data", "_includes"))
     config_bytes = _read_optional(config_path) if jekyll and _kept(config_path, real_root) else b""
     config = _parse_config(config_bytes, config_path)
-    url = str(config.get("url") or "") if site_url == DEFAULT_SITE_URL else site_url
+    url = _site_url(config.get("url")) if site_url == DEFAULT_SITE_URL else site_url
     url = (url or site_url).rstrip("/")
     permalink = _text(config.get("permalink")) or DEFAULT_PERMALINK
     data_kept = jekyll and _kept(data_dir, real_root)
@@ -132,8 +134,8 @@ def read_site_config(root: Path, site_url: str, timezone: str) -> SiteConfig:
         jekyll=jekyll,
         future=config.get("future") is True,
         show_drafts=config.get("show_drafts") is True,
-        exclude=(*_names(config.get("exclude")), *DEFAULT_EXCLUDES),
-        include=(*_names(config.get("include")), ".htaccess"),
+        exclude=(*_patterns(config.get("exclude"), "exclude"), *DEFAULT_EXCLUDES),
+        include=(*_patterns(config.get("include"), "include"), ".htaccess"),
         markdown_ext=_markdown_ext(config.get("markdown_ext")),
         defaults=_defaults(config.get("defaults")),
         liquid_site={**config, "url": url, "data": data, "posts": [], "pages": []},
@@ -199,6 +201,33 @@ def _names(value: Any) -> tuple[str, ...]:
     if isinstance(value, list):
         return tuple(str(v) for v in value if isinstance(v, str | int | float))
     return ()
+
+
+def _patterns(value: Any, key: str) -> tuple[str, ...]:
+    """`include`/`exclude`, the first MAX_PATTERNS: each is matched against every path."""
+    names = _names(value)
+    if len(names) > MAX_PATTERNS:
+        log.warning(
+            "_config.yml: kept the first %d of %d %s patterns", MAX_PATTERNS, len(names), key
+        )
+    return names[:MAX_PATTERNS]
+
+
+def _site_url(value: Any) -> str:
+    """`url` from `_config.yml` when it is an http(s) address with a host, else "" (one
+    line says so): every link is built on it, so "javascript:" or "http://[::1" is not."""
+    if value is None or value == "":
+        return ""
+    text = str(value).strip()
+    try:
+        parts = urlsplit(text)
+        usable = parts.scheme in ("http", "https") and bool(parts.hostname)
+    except ValueError:
+        usable = False
+    if not usable or any(c.isspace() for c in text):
+        log.warning("ignored url %r from _config.yml: not an http(s) address", text[:100])
+        return ""
+    return text
 
 
 def _markdown_ext(value: Any) -> tuple[str, ...]:

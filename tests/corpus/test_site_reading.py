@@ -6,6 +6,7 @@ either reads as Jekyll would serve it or is skipped with one line naming it.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import threading
@@ -293,3 +294,31 @@ def test_huge_data_and_config_files_are_not_read_whole(
     assert peak < 50_000_000
     assert "小さいです。" in corpus.articles[0].body
     assert "ignored" in caplog.text and "huge.yml" in caplog.text
+
+
+@pytest.mark.parametrize("url", ["http://[::1", "javascript:alert(1)", "https://", "http://a b"])
+def test_an_unusable_config_url_is_ignored_not_put_in_every_link(
+    tmp_path: Path, url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """`url: "http://[::1"` skipped every file (and emptied the index); `javascript:`
+    was put in every link. Now the URL is ignored with one line and the default used."""
+    _write(tmp_path, "_config.yml", f"url: {json.dumps(url)}\n")
+    _write(tmp_path, "_posts/2025-01-01-a.md", _page("a"))
+    with caplog.at_level(logging.WARNING):
+        corpus = _load(tmp_path)
+    assert [a.url for a in corpus.articles] == [f"{SITE_URL}/2025/01/01/a.html"]
+    assert "ignored url" in caplog.text
+
+
+def test_include_and_exclude_patterns_are_capped(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """10 000 exclude patterns were matched against every path (213 s for 300 posts)."""
+    patterns = [f"never-{i}" for i in range(10_000)] + ["drafts-folder"]
+    _write(tmp_path, "_config.yml", json.dumps({"exclude": patterns}))
+    _write(tmp_path, "_posts/2025-01-01-a.md", _page("a"))
+    with caplog.at_level(logging.WARNING):
+        corpus = _load(tmp_path)
+    assert len(corpus.site.exclude) < 1_000
+    assert len(corpus.articles) == 1
+    assert "kept the first 500 of 10001 exclude patterns" in caplog.text
