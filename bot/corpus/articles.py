@@ -121,7 +121,7 @@ def read_file(
 def read_article(found: SiteFile, site: SiteConfig, links: LinkTable) -> Article | None:
     """Parse one file; None when Jekyll would not publish it (`published: false`)."""
     raw = _read_bytes(found.path)
-    own, body = split_front_matter(decode(raw))
+    own, body = split_front_matter(decode(raw, site.encoding))
     meta = {**site.defaults_for(found.source, _DOC_TYPES[found.kind]), **own}
     if meta.get("published") is False:
         log.info("not published (published: false): %s", found.source)

@@ -7,6 +7,7 @@ that makes a file unreadable raises `UnreadableArticle` with a one-line reason.
 
 from __future__ import annotations
 
+import codecs
 import logging
 import re
 from datetime import date, datetime, time
@@ -32,15 +33,29 @@ class UnreadableArticle(Exception):
     """Why one file was skipped; the message is the reason shown to the user."""
 
 
-def decode(raw: bytes) -> str:
-    if not raw.strip():
-        raise UnreadableArticle("file is empty")
-    if b"\x00" in raw:
+_BOMS = (  # longest first: the UTF-32 LE mark starts with the UTF-16 LE one
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+
+
+def decode(raw: bytes, encoding: str = "utf-8") -> str:
+    """The file's text as Jekyll reads it ("bom|" + the site's `encoding`): a byte-order
+    mark names the encoding, else the site's; newlines made "\n"."""
+    codec = next((name for bom, name in _BOMS if raw.startswith(bom)), None)
+    if codec is None and b"\x00" in raw:
         raise UnreadableArticle("binary file (contains NUL bytes)")
     try:
-        text = raw.decode("utf-8-sig")
+        text = raw.decode(codec or encoding)
     except UnicodeDecodeError as exc:
-        raise UnreadableArticle(f"not UTF-8 (bad byte at offset {exc.start})") from None
+        name = codec or encoding
+        shown = "UTF-8" if name.startswith("utf-8") else name
+        raise UnreadableArticle(f"not {shown} (bad byte at offset {exc.start})") from None
+    if not text.strip():
+        raise UnreadableArticle("file is empty")
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 

@@ -8,6 +8,7 @@ changes every article is read again (its vectors are still reused by content).
 
 from __future__ import annotations
 
+import codecs
 import csv
 import hashlib
 import io
@@ -65,6 +66,7 @@ class SiteConfig:
     permalink: str = DEFAULT_PERMALINK  # the site style or template, as written
     posts_permalink: str = PERMALINK_STYLES[DEFAULT_PERMALINK]  # the posts collection's
     timezone: str = "Asia/Tokyo"
+    encoding: str = "utf-8"  # of files without a byte-order mark (`encoding:`)
     jekyll: bool = True  # False: a plain folder of Markdown files
     future: bool = False
     show_drafts: bool = False
@@ -131,6 +133,7 @@ def read_site_config(root: Path, site_url: str, timezone: str) -> SiteConfig:
         permalink=permalink,
         posts_permalink=_posts_permalink(config, permalink),
         timezone=_valid_timezone(config.get("timezone"), timezone),
+        encoding=_site_encoding(config.get("encoding")),
         jekyll=jekyll,
         future=config.get("future") is True,
         show_drafts=config.get("show_drafts") is True,
@@ -228,6 +231,16 @@ def _site_url(value: Any) -> str:
         log.warning("ignored url %r from _config.yml: not an http(s) address", text[:100])
         return ""
     return text
+
+
+def _site_encoding(value: object) -> str:
+    """`encoding:` from `_config.yml` ("bom|" stripped) if Python knows it, else UTF-8."""
+    name = str(value).strip().lower().removeprefix("bom|") if value else "utf-8"
+    try:
+        return codecs.lookup(name).name
+    except LookupError:
+        log.warning("ignored encoding %r from _config.yml: unknown encoding", name[:50])
+        return "utf-8"
 
 
 def _markdown_ext(value: Any) -> tuple[str, ...]:

@@ -92,7 +92,7 @@ class LinkTable:
         try:
             if found.path.stat().st_size > MAX_LINK_BYTES:
                 return None
-            meta, _ = split_front_matter(decode(found.path.read_bytes()))
+            meta, _ = split_front_matter(decode(found.path.read_bytes(), self.site.encoding))
             meta = {**self.site.defaults_for(found.source, found.kind + "s"), **meta}
             source = found.source if found.kind == "post" else ""
             when = article_date(meta.get("date"), source, self.site.tz, found.path.stat().st_mtime)

@@ -322,3 +322,21 @@ def test_include_and_exclude_patterns_are_capped(
     assert len(corpus.site.exclude) < 1_000
     assert len(corpus.articles) == 1
     assert "kept the first 500 of 10001 exclude patterns" in caplog.text
+
+
+def test_utf16_with_a_byte_order_mark_and_the_sites_encoding_are_read(tmp_path: Path) -> None:
+    """Jekyll reads "bom|" + `encoding:`: a UTF-16 post with its mark was reported as a
+    binary file, and `encoding: shift_jis` was ignored (every such post "not UTF-8")."""
+    _write(tmp_path, "_config.yml", "encoding: Shift_JIS\n")
+    sixteen = tmp_path / "_posts" / "2025-01-01-sixteen.md"
+    sixteen.parent.mkdir(parents=True)
+    sixteen.write_bytes(_page("十六", "UTF-16の本文です。").encode("utf-16"))
+    (tmp_path / "_posts" / "2025-01-02-sjis.md").write_bytes(
+        _page("シフト", "シフトJISの本文です。").encode("shift_jis")
+    )
+    corpus = _load(tmp_path)
+    assert corpus.skipped == ()
+    assert [(a.title, a.body) for a in corpus.articles] == [
+        ("十六", "UTF-16の本文です。\n"),
+        ("シフト", "シフトJISの本文です。\n"),
+    ]
