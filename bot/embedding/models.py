@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Protocol
 import numpy as np
 
 from bot.embedding import embedded as embedded_model
+from bot.embedding.finite import require_finite
 from bot.embedding.precision import (
     apply_precision,
     identity_for,
@@ -109,9 +110,11 @@ class SentenceTransformerEmbedder:
         name: str,
         batch_size: int = 16,
         onnx: OnnxForward | None = None,
+        remedy: str = "",
     ) -> None:
         self._model = model
         self._onnx = onnx
+        self._remedy = remedy  # what to do about damaged files, for a non-finite vector
         self._name = name
         self._batch_size = batch_size
         self._lock = threading.Lock()
@@ -150,6 +153,9 @@ class SentenceTransformerEmbedder:
         scales activations per forward pass, so a text batched with others would get a
         slightly different vector. ONNX Runtime's fp32 kernels do gain from a batch (larger
         matrix products, spread over its threads) as long as padding stays small.
+
+        A NaN or infinite value (damaged model files) raises `DamagedModel`: such a vector
+        must never reach a cache.
         """
         if not texts:
             return np.zeros((0, self.dimension), np.float32)
@@ -157,10 +163,14 @@ class SentenceTransformerEmbedder:
         prompted = [prompt + text for text in texts]
         with self._lock:
             if self._onnx is not None:
-                return self._embed_grouped(prompted)
-            size = 1 if self._device.type == "cpu" else self._batch_size
-            rows = [self._forward(prompted[i : i + size]) for i in range(0, len(prompted), size)]
-        return np.concatenate(rows).astype(np.float32, copy=False)
+                vectors = self._embed_grouped(prompted)
+            else:
+                size = 1 if self._device.type == "cpu" else self._batch_size
+                rows = [
+                    self._forward(prompted[i : i + size]) for i in range(0, len(prompted), size)
+                ]
+                vectors = np.concatenate(rows).astype(np.float32, copy=False)
+        return require_finite(vectors, self._remedy)
 
     def _embed_grouped(self, texts: list[str]) -> np.ndarray:
         """One forward pass per group of texts whose token counts are close (`length_groups`)."""
@@ -231,13 +241,29 @@ def load_embedder(
     model = _load_sentence_transformer(folder, name, target, prompts)
     applied = apply_precision(model, precision, target)
     onnx = None
+    built = [folder] if name == EMBEDDED_MODEL else []  # rebuilt when removed
     if chosen == "onnx":
         path, source = graph_path(cache_dir, identity, folder), graph_source(identity, folder)
         count = session_threads(threads, os.cpu_count())
         onnx = _onnx_forward(model, path, source, count, runtime)
         if onnx is None and model.device.type == "meta":  # released for a graph that failed
             model = _load_sentence_transformer(folder, name, target, prompts)
-    return SentenceTransformerEmbedder(model, identity_for(identity, applied), batch_size, onnx)
+        if onnx is not None:
+            built.insert(0, path.parent)
+    return SentenceTransformerEmbedder(
+        model, identity_for(identity, applied), batch_size, onnx, _remedy(built, folder)
+    )
+
+
+def _remedy(built: list[Path], folder: Path) -> str:
+    """What to do when the model's vectors are not finite: its files are damaged."""
+    steps = []
+    if built:
+        paths = " and ".join(str(path) for path in built)
+        steps.append(f"remove {paths} (rebuilt at the next start)")
+    if folder not in built:
+        steps.append(f"check or replace the model's files in {folder}")
+    return "; ".join(steps)
 
 
 def _onnx_forward(

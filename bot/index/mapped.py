@@ -81,6 +81,28 @@ def read_rows(array: np.ndarray, start: int, stop: int) -> np.ndarray:
     return data.reshape(stop - start, array.shape[1])
 
 
+def all_finite(array: np.ndarray, block: int = 8_192) -> bool:
+    """Whether every value of a float column is finite (no NaN, no infinity).
+
+    Read `block` rows at a time (`read_rows`), so a check of a whole mapped column never
+    makes it resident in the process.
+    """
+    for start in range(0, len(array), block):
+        if not _finite(read_rows(array, start, start + block)):
+            return False
+    return True
+
+
+def _finite(rows: np.ndarray) -> bool:
+    if not rows.size:
+        return True
+    if rows.dtype == np.float16:  # NaN and infinity are the values with every exponent bit set
+        return int((rows.view(np.uint16) & 0x7FFF).max()) < 0x7C00
+    if rows.dtype == np.float32:  # unit rows: a float64 sum is finite unless a value is not
+        return bool(np.isfinite(np.sum(rows, dtype=np.float64)))
+    return bool(np.isfinite(rows).all())
+
+
 def save_column(path: Path, array: np.ndarray, dtype: type) -> None:
     """Write a column; one already mapped in full from a `.npy` file is hard-linked.
 

@@ -17,12 +17,15 @@ from typing import BinaryIO
 
 import numpy as np
 
+from bot.embedding.finite import require_finite
+from bot.index.mapped import all_finite
 from bot.index.snapshot_dirs import read_only_error, refused_write
 from bot.index.spool import RowSpool
 
 log = logging.getLogger(__name__)
 
 HASH_BYTES = 16
+_CHECK_ROWS = 8_192  # rows read at a time to check kept vectors
 Fresh = dict[str, tuple[int, int, int]]  # hash → passage row, first sentence row, count
 
 
@@ -50,6 +53,13 @@ class ResumeSpool:
             raise
         self.folder = folder
         committed = _committed(folder, dimension)
+        if committed[0] and not _finite(folder, dimension, committed):
+            log.warning(
+                "discarding the vectors kept in %s: some are NaN or infinite (embedded by a "
+                "damaged model)",
+                folder,
+            )
+            committed = (0, 0)
         self.vectors = RowSpool(folder / "vectors.bin", dimension, np.float32, keep=committed[0])
         self.sentences = RowSpool(
             folder / "sentences.bin", dimension, np.float16, keep=committed[1]
@@ -61,8 +71,15 @@ class ResumeSpool:
             log.info("resuming: %d passages already embedded by an earlier run", len(self.fresh))
 
     def add(self, hashes: list[str], vectors: np.ndarray, sentences: list[np.ndarray]) -> None:
-        """One batch: vectors, then counts, then the hashes that commit it."""
-        cursor = self.sentences.append(np.concatenate(sentences) if sentences else vectors[:0])
+        """One batch: vectors, then counts, then the hashes that commit it.
+
+        A vector that is not finite (a damaged model) raises `DamagedModel` before any of
+        the batch is written: nothing keeps it, in this folder or in a snapshot.
+        """
+        rows = np.concatenate(sentences) if sentences else vectors[:0]
+        require_finite(vectors)
+        require_finite(rows)
+        cursor = self.sentences.append(rows)
         first = self.vectors.append(vectors)
         counts = np.asarray([len(s) for s in sentences], np.int32)
         self._counts.write(counts.tobytes())
@@ -103,6 +120,20 @@ def _committed(folder: Path, dimension: int) -> tuple[int, int]:
     while passages and int(totals[passages - 1]) > sentence_rows:
         passages -= 1
     return passages, int(totals[passages - 1]) if passages else 0
+
+
+def _finite(folder: Path, dimension: int, committed: tuple[int, int]) -> bool:
+    """Whether the committed rows are all finite (an older version kept whatever it got)."""
+    for name, dtype, rows in (
+        ("vectors.bin", np.float32, committed[0]),
+        ("sentences.bin", np.float16, committed[1]),
+    ):
+        with (folder / name).open("rb") as file:
+            for start in range(0, rows, _CHECK_ROWS):
+                count = min(_CHECK_ROWS, rows - start) * dimension
+                if not all_finite(np.fromfile(file, dtype, count).reshape(-1, dimension)):
+                    return False
+    return True
 
 
 def _truncated(path: Path, size: int) -> BinaryIO:

@@ -37,7 +37,7 @@ from bot.index.columns import (
     as_term_table,
     digest_of,
 )
-from bot.index.mapped import load_mapped, recache_in_small_pages, save_column
+from bot.index.mapped import all_finite, load_mapped, recache_in_small_pages, save_column
 from bot.index.sentence_units import Units, build_units, is_question, section_ids
 from bot.index.snapshot_dirs import CURRENT as CURRENT
 from bot.index.snapshot_dirs import (
@@ -251,6 +251,9 @@ def _write_snapshot(index: Index, folder: Path) -> None:
         "params": asdict(index.params),
         "version": index.version,
         "passages": len(index.passages),
+        # Every vector is finite: checked when embedded (`ResumeSpool.add`) or when the
+        # snapshot it came from was loaded. Older snapshots lack this and are checked.
+        "finite": True,
         "articles": [article_row(a) for a in index.articles.values()],
     }
     write_json_synced(folder / "manifest.json", manifest)
@@ -289,18 +292,25 @@ def _read_snapshot(folder: Path, params: IndexParams) -> Index | None:
     vectors = load_mapped(folder / "vectors.npy")
     if vectors.shape[1:] != (params.dimension,) or len(vectors) != manifest["passages"]:
         raise ValueError("vectors do not match the passages")
+    sentence_vectors = load_mapped(folder / "sentence_vectors.npy")
+    checked = manifest.get("finite") is True
+    if not checked and not (all_finite(vectors) and all_finite(sentence_vectors)):
+        raise ValueError("some vectors are NaN or infinite (embedded by a damaged model)")
     articles = {row["source"]: article_from_row(row) for row in manifest["articles"]}
-    return Index(
+    index = Index(
         params,
         articles,
         PassageTable.load(folder),
         vectors,
         LexicalIndex.load(folder / "lexical"),
         TermTable.load(folder),
-        load_mapped(folder / "sentence_vectors.npy"),
+        sentence_vectors,
         version=str(manifest["version"]),
         passage_article=np.load(folder / "passage_article.npy", allow_pickle=False),
         sentence_offsets=np.load(folder / "sentence_offsets.npy", allow_pickle=False),
         ann=AnnIndex.load(folder),
         **optional_columns(folder),
     )
+    if not checked and os.access(folder.parent, os.W_OK):
+        index.complete = False  # saved again with the check recorded: it is not repeated
+    return index

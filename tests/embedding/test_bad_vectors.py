@@ -1,0 +1,172 @@
+"""A damaged model's NaN vectors are refused before they are cached, and a snapshot that
+holds some (written before this check) is refused as damaged and rebuilt."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import torch
+
+from bot.embedding.models import SentenceTransformerEmbedder
+from bot.index import snapshot as index_store
+from bot.index.analysis import JapaneseAnalyzer
+from bot.index.refresh import CorpusSpec, refresh
+from bot.index.resume import ResumeSpool
+from bot.index.snapshot import IndexParams
+from bot.settings import SettingsError
+from tests.conftest import SITE_URL, PostWriter, engine_for
+from tests.fakes import HashEmbedder
+
+BODY = "### 見出し{n}\n\n記事{n}の一文目です。記事{n}の二文目です。\n\n記事{n}の三文目です。"
+MESSAGE = "the model produced non-finite vectors; its files may be damaged"
+
+
+class NaNEmbedder(HashEmbedder):
+    """HashEmbedder whose vectors for texts containing `marker` are NaN (a damaged model)."""
+
+    def __init__(self, marker: str = "", dimension: int = 32) -> None:
+        super().__init__(dimension)
+        self.marker = marker
+
+    def _embed(self, texts: Sequence[str]) -> np.ndarray:
+        out = super()._embed(texts)
+        out[[self.marker in text for text in texts]] = np.nan
+        return out
+
+
+class _Model:
+    """Just what SentenceTransformerEmbedder calls on a model, for a forward pass stubbed out."""
+
+    def __init__(self) -> None:
+        self.prompts = {"query": "query: ", "document": "passage: "}
+        self.device = torch.device("cpu")
+
+    def children(self) -> list[Any]:
+        return []
+
+    def preprocess(self, texts: list[str]) -> dict[str, torch.Tensor]:
+        return {"attention_mask": torch.ones((len(texts), 4), dtype=torch.int64)}
+
+    def get_embedding_dimension(self) -> int:
+        return 4
+
+
+def _damaged_forward(features: Any) -> np.ndarray:
+    rows = len(features["attention_mask"])
+    vectors = np.full((rows, 4), 0.5, np.float32)
+    vectors[-1] = np.nan
+    return vectors
+
+
+@pytest.fixture
+def damaged() -> SentenceTransformerEmbedder:
+    return SentenceTransformerEmbedder(_Model(), "damaged", onnx=_damaged_forward)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("texts", [["一つの質問"], ["文書一", "文書二", "文書三"]])
+def test_non_finite_query_vectors_are_one_clear_error(
+    damaged: SentenceTransformerEmbedder, texts: list[str]
+) -> None:
+    with pytest.raises(SettingsError) as raised:
+        damaged.embed_queries(texts)
+    assert str(raised.value).startswith(MESSAGE) and "\n" not in str(raised.value)
+
+
+def test_non_finite_document_vectors_are_one_clear_error(
+    damaged: SentenceTransformerEmbedder,
+) -> None:
+    with pytest.raises(SettingsError, match=MESSAGE):
+        damaged.embed_documents(["文書一", "文書二"])
+
+
+def _spec(site: Path) -> CorpusSpec:
+    return CorpusSpec(site, SITE_URL, "Asia/Tokyo", passage_chars=40, overlap=0)
+
+
+def _params(embedder: HashEmbedder) -> IndexParams:
+    return IndexParams(embedder.name, embedder.dimension, 40, 0)
+
+
+@pytest.fixture
+def three_posts(post: PostWriter) -> list[Path]:
+    return [post(f"2025-01-0{n}-post{n}.md", BODY.format(n=n)) for n in (1, 2, 3)]
+
+
+def test_nan_vectors_are_never_cached(three_posts: list[Path], site: Path, tmp_path: Path) -> None:
+    """A reindex with a model giving NaN stops; nothing of it is kept; a sound one works."""
+    cache = tmp_path / "cache"
+    with pytest.raises(SettingsError, match=MESSAGE):
+        refresh(_spec(site), NaNEmbedder("記事2"), JapaneseAnalyzer(), cache)
+    assert index_store.load(cache, _params(NaNEmbedder())) is None
+    repaired = HashEmbedder(32)
+    index, report = refresh(_spec(site), repaired, JapaneseAnalyzer(), cache)
+    assert bool(np.isfinite(index.vectors).all())
+    assert bool(np.isfinite(index.sentence_vectors).all())
+    assert repaired.calls > 0 and report.passages == len(index.passages)
+
+
+def _current_folder(cache: Path, embedder: HashEmbedder) -> Path:
+    root = index_store.snapshot_root(cache, _params(embedder))
+    return root / (root / index_store.CURRENT).read_text(encoding="utf-8").strip()
+
+
+def _as_older_version(folder: Path) -> None:
+    """Drop what this version records about its checks from the manifest."""
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    manifest.pop("finite", None)
+    (folder / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+
+
+@pytest.mark.parametrize("column", ["vectors.npy", "sentence_vectors.npy"])
+def test_snapshot_with_nan_vectors_is_refused_and_rebuilt(
+    three_posts: list[Path], site: Path, tmp_path: Path, column: str
+) -> None:
+    """NaN in a vector column, from an older version: refused as damaged, then rebuilt."""
+    cache = tmp_path / "cache"
+    built, _ = refresh(_spec(site), HashEmbedder(32), JapaneseAnalyzer(), cache)
+    folder = _current_folder(cache, HashEmbedder(32))
+    _as_older_version(folder)
+    damaged = np.load(folder / column, mmap_mode="r+")
+    damaged[1] = np.nan
+    damaged.flush()
+    del damaged
+    assert index_store.load(cache, _params(HashEmbedder(32))) is None
+    embedder = HashEmbedder(32)
+    engine = engine_for(site, cache, embedder)
+    assert embedder.calls >= len(built.passages)  # embedded again
+    assert bool(np.isfinite(engine.index.vectors).all())
+    assert engine.answer("記事2の二文目").results
+
+
+def test_older_snapshot_with_finite_vectors_is_still_used(
+    three_posts: list[Path], site: Path, tmp_path: Path
+) -> None:
+    """Checked once and kept: an older snapshot whose vectors are sound is not rebuilt."""
+    cache = tmp_path / "cache"
+    built, _ = refresh(_spec(site), HashEmbedder(32), JapaneseAnalyzer(), cache)
+    _as_older_version(_current_folder(cache, HashEmbedder(32)))
+    embedder = HashEmbedder(32)
+    index, report = refresh(_spec(site), embedder, JapaneseAnalyzer(), cache)
+    assert embedder.calls == 0 and report.embedded == 0
+    assert index.version == built.version
+
+
+def test_nan_rows_kept_for_resuming_are_not_reused(tmp_path: Path) -> None:
+    """Vectors an older version kept for an interrupted reindex are checked before reuse."""
+    folder = tmp_path / "resume-4"
+    spool = ResumeSpool(folder, 4)
+    vectors = np.full((2, 4), 0.5, np.float32)
+    spool.add(["00" * 16, "11" * 16], vectors, [vectors[:1], vectors[:1]])
+    spool.close()
+    kept = np.memmap(folder / "vectors.bin", np.float32, "r+", shape=(2, 4))
+    kept[1] = np.nan
+    kept.flush()
+    del kept
+    again = ResumeSpool(folder, 4)
+    assert again.fresh == {}
+    again.close()
