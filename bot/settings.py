@@ -6,6 +6,7 @@ import re
 import zoneinfo
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -34,6 +35,24 @@ def _admin_entries(value: Any) -> Any:
         if not ADMIN_ENTRY.fullmatch(entry):
             raise ValueError(f"{entry!r} is not guild_id:user_id (e.g. 123456789012345678:42)")
     return entries
+
+
+def web_url(value: str, schemes: tuple[str, ...]) -> str:
+    """`value` if it is an absolute URL with one of `schemes` and a host, without spaces
+    or control characters (every link and request is built from it); else ValueError."""
+    if any(ch.isspace() or not ch.isprintable() for ch in value):
+        raise ValueError(f"{value!r} contains spaces or control characters (write %20)")
+    prefixes = " or ".join(f"{scheme}://" for scheme in schemes)
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError as exc:
+        raise ValueError(f"{value!r} is not a URL ({exc})") from None
+    if parts.scheme not in schemes:
+        raise ValueError(f"must start with {prefixes}")
+    if not parts.hostname:
+        raise ValueError(f"{value!r} names no host (e.g. {schemes[-1]}://example.com)")
+    return value
 
 
 class Settings(BaseSettings):
@@ -112,9 +131,17 @@ class Settings(BaseSettings):
     @field_validator("site_url")
     @classmethod
     def _absolute_url(cls, value: str) -> str:
-        if not value.startswith(("http://", "https://")):
-            raise ValueError("must start with http:// or https://")
-        return value.rstrip("/")
+        return web_url(value, ("http", "https")).rstrip("/")
+
+    @field_validator("discord_api_base")
+    @classmethod
+    def _api_url(cls, value: str | None) -> str | None:
+        return None if value is None else web_url(value, ("http", "https"))
+
+    @field_validator("discord_gateway_url")
+    @classmethod
+    def _gateway_url(cls, value: str | None) -> str | None:
+        return None if value is None else web_url(value, ("ws", "wss"))
 
     @property
     def tz(self) -> zoneinfo.ZoneInfo:

@@ -2,6 +2,10 @@
 
 Each module in :data:`COMMAND_MODULES` adds its sub-commands through ``register``; a
 handler takes the parsed arguments and the settings and returns the exit code.
+
+Output never fails on what it prints: a file name that is not valid UTF-8 is shown with
+its bytes escaped (``\\xff``), and a reader that stops reading (``ask … | head``) ends the
+command quietly with exit code 141, as a shell reports a SIGPIPE.
 """
 
 from __future__ import annotations
@@ -9,6 +13,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import sys
 from collections.abc import Callable, Sequence
 
@@ -27,8 +32,38 @@ COMMAND_MODULES = (
 )
 
 
+BROKEN_PIPE_EXIT = 141  # 128 + SIGPIPE, what a shell reports for `cmd | head`
+
+
 class UserError(Exception):
     """A problem the user can fix; printed as one line, exit code 2."""
+
+
+def printable(text: str) -> str:
+    """`text` with undecodable bytes from file names (lone surrogates) shown as ``\\xff``."""
+    try:
+        raw = text.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:  # a surrogate that no file name byte gives
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return raw.decode("utf-8", "backslashreplace")
+
+
+def _escape_unprintable_output() -> None:
+    """Let stdout escape what it cannot encode instead of failing mid-report."""
+    reconfigure = getattr(sys.stdout, "reconfigure", None)
+    if reconfigure is not None and getattr(sys.stdout, "errors", None) == "strict":
+        reconfigure(errors="backslashreplace")
+
+
+def _quiet_broken_pipe() -> int:
+    """The reader has gone: later writes (the final flush included) go to /dev/null."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):  # no real file behind stdout
+        pass
+    return BROKEN_PIPE_EXIT
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -65,11 +100,16 @@ def configure_logging(level: str, verbose: bool) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    _escape_unprintable_output()
     try:
         settings = load_settings()
         configure_logging(settings.log_level, args.verbose)
         handler: Handler = args.handler
-        return handler(args, settings)
+        code = handler(args, settings)
+        sys.stdout.flush()  # here, where a closed pipe can still be handled
+        return code
+    except BrokenPipeError:
+        return _quiet_broken_pipe()
     except (SettingsError, UserError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

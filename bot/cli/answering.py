@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
+import logging
 import sys
+from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -13,7 +16,7 @@ from typing import Any
 
 from tqdm import tqdm
 
-from bot.cli import UserError
+from bot.cli import UserError, printable
 from bot.embedding.models import ModelNotFound, SentenceTransformerEmbedder, load_embedder
 from bot.evaluation.calibration import format_model, format_sentences
 from bot.evaluation.labelled import (
@@ -152,39 +155,111 @@ def run_ask(args: argparse.Namespace, settings: Settings) -> int:
     question_id = new_question_id()  # given before answering, as in Discord
     asked_at = datetime.now(UTC)
     answer = engine.answer(args.question, Options(k=args.k, filters=filters))
+    problem, unlogged = None, "--no-log" if args.no_log else None
     if not args.no_log:
         record = QuestionRecord(question_id, asked_at, Origin("cli"), answer, engine.embedder.name)
-        asyncio.run(log_question(settings, record))
+        problem = asyncio.run(log_question(settings, record))
+        unlogged = "the question log cannot be written" if problem else None
     if args.json:
         print(json.dumps(answer.to_json(), ensure_ascii=False, indent=2))
     else:
-        print(format_answer(answer))
+        unknown = unknown_filters(engine, args.category, args.tag)
+        print(format_answer(answer, unlogged=unlogged, unknown=unknown))
+    if problem is not None:
+        print(f"error: {problem}", file=sys.stderr)
+        return 1
     return 0
 
 
-async def log_question(settings: Settings, record: QuestionRecord) -> None:
+def unknown_filters(engine: Engine, category: str | None, tag: str | None) -> list[str]:
+    """``--category``/``--tag`` values that no article has, as phrases for the answer."""
+    unknown = []
+    if category is not None and category not in engine.categories():
+        unknown.append(f"no article is in category {category!r}")
+    if tag is not None and tag not in engine.tags():
+        unknown.append(f"no article has tag {tag!r}")
+    return unknown
+
+
+async def log_question(settings: Settings, record: QuestionRecord) -> str | None:
     """Keep the question for the editors, exactly as the Discord bot does: durable before
     the answer is printed. A log that cannot be opened (a newer file, a failed migration)
-    is reported on stderr, and the answer is still printed.
+    is reported on stderr, and the answer is still printed. A question that neither the
+    database nor its spill file could take is the one-line problem returned (the command
+    then fails); the log's own warnings stay out of the way unless ``--verbose``.
     """
+    path = settings.question_db
+    with _held_log_records() as records:
+        try:
+            log = await QuestionLog.open(path, queue_max=settings.log_queue_max)
+        except (QuestionLogError, OSError) as exc:
+            print(f"warning: question not logged: setting QUESTION_DB: {exc}", file=sys.stderr)
+            return None
+        # a row the writer gives up on fails a future nobody awaits once we have moved on
+        asyncio.get_running_loop().set_exception_handler(_ignore_lost_rows)
+        kept = await log.record_durably(record)
+        await log.close()
+    if kept == "lost":
+        errors = [r.getMessage() for r in records if r.levelno >= logging.ERROR]
+        reason = errors[-1].split("lost: ", 1)[-1] if errors else "cannot be written"
+        return f"question not logged: setting QUESTION_DB: {printable(str(path))}: {reason}"
+    if kept == "spilled":
+        print(
+            "warning: question kept in the spill file beside QUESTION_DB; it is written to "
+            "the database when that can be written",
+            file=sys.stderr,
+        )
+    return None
+
+
+def _ignore_lost_rows(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+    if not isinstance(context.get("exception"), QuestionLogError):
+        loop.default_exception_handler(context)
+
+
+@contextlib.contextmanager
+def _held_log_records() -> Iterator[list[logging.LogRecord]]:
+    """The question log's records, kept here instead of printed (printed with -v)."""
+    logger = logging.getLogger("bot.questions")
+    handler = _Keep()
+    verbose = logging.getLogger().isEnabledFor(logging.DEBUG)
+    propagate = logger.propagate
+    logger.addHandler(handler)
+    logger.propagate = verbose
     try:
-        log = await QuestionLog.open(settings.question_db, queue_max=settings.log_queue_max)
-    except (QuestionLogError, OSError) as exc:
-        print(f"warning: question not logged: setting QUESTION_DB: {exc}", file=sys.stderr)
-        return
-    await log.record_durably(record)
-    await log.close()
+        yield handler.records
+    finally:
+        logger.removeHandler(handler)
+        logger.propagate = propagate
 
 
-def format_answer(answer: Answer) -> str:
+class _Keep(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__()
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+def format_answer(
+    answer: Answer, *, unlogged: str | None = None, unknown: Sequence[str] = ()
+) -> str:
+    """The answer as text; `unlogged` says why the question was not kept, if it was not."""
     lines = [
         f"Q: {answer.question}",
         f"[{TIER_LABELS[answer.tier]}] confidence {answer.confidence:.2f}",
     ]
     if answer.notice:
         lines.append(answer.notice)
+    for problem in unknown:
+        lines.append(problem[0].upper() + problem[1:] + ".")
     if answer.tier == "none" and not answer.notice:
-        lines.append("Nothing in the blog matches this well; it was noted for the editors.")
+        lines.append(
+            "Nothing in the blog matches this well; it was noted for the editors."
+            if unlogged is None
+            else f"Nothing in the blog matches this well (not logged: {unlogged})."
+        )
     for number, group in enumerate(by_article(answer.results), 1):
         first = group[0]
         lines.append("")
@@ -201,7 +276,7 @@ def run_reindex(args: argparse.Namespace, settings: Settings) -> int:
     _, report = open_engine(settings)
     print(report.summary())
     for skipped in report.skipped:
-        print(f"  skipped {skipped.source}: {skipped.reason}")
+        print(f"  skipped {printable(skipped.source)}: {printable(skipped.reason)}")
     return 0
 
 

@@ -16,6 +16,7 @@ import signal
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import aiohttp
 import discord
 
 from bot.cli import UserError
@@ -31,6 +32,10 @@ log = logging.getLogger(__name__)
 
 EngineOpener = Callable[[Settings], tuple[Engine, ReindexReport]]
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+
+
+class DiscordUnreachable(Exception):
+    """Logging in failed before Discord answered: no route, refused, DNS, timeout."""
 
 
 def register(sub: Any) -> None:
@@ -64,6 +69,8 @@ def run_bot(args: argparse.Namespace, settings: Settings) -> int:
         ) from None
     except QuestionLogError as exc:
         raise UserError(str(exc)) from None
+    except DiscordUnreachable as exc:
+        raise UserError(f"cannot reach Discord: {exc}") from None
     return 0
 
 
@@ -79,7 +86,11 @@ async def serve(settings: Settings, token: str, open_engine: EngineOpener) -> No
             settings=settings, engine=engine, questions=questions, hasher=hasher
         ) as bot:
             with stop_on_signals(bot):
-                await bot.start(token)
+                try:
+                    await bot.start(token)
+                except (aiohttp.ClientError, OSError, TimeoutError, discord.GatewayNotFound) as exc:
+                    reason = redaction.REDACTOR.redact(str(exc)) or type(exc).__name__
+                    raise DiscordUnreachable(reason) from exc
     finally:
         await questions.close()
         log.info("question log closed")
