@@ -3,8 +3,10 @@
 The buttons are :class:`discord.ui.DynamicItem` s: their ``custom_id`` carries the
 question id (``vote:up:<id>``), so a click on a message sent before a restart is
 understood from the id alone, with nothing kept in memory between runs. An answer is
-shared once: the question log records the first share (:meth:`QuestionLog.claim_share`),
-so further clicks, before or after a restart, only tell the clicker it was shared.
+shared once: once the shared message was sent, the question log records it
+(:meth:`QuestionLog.claim_share`), so further clicks, before or after a restart, only tell
+the clicker it was shared. A share Discord refused records nothing, so the next click
+tries again; clicks while a share is being sent are told to try again in a moment.
 """
 
 from __future__ import annotations
@@ -12,8 +14,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import sqlite3
 from typing import TYPE_CHECKING, Any, Self
 
+import aiosqlite
 import discord
 
 from bot.discordbot.cogs import NO_MENTIONS, reader_language
@@ -27,6 +31,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 CLAIM_WAIT_S = 2.0  # Discord wants the first response within three seconds
+SHARED_SQL = "SELECT 1 FROM shares WHERE question_id = ?"
+_sharing: dict[str, asyncio.Event] = {}  # shares being sent by this process, set when done
 
 Button = discord.ui.Button[discord.ui.View]
 
@@ -110,29 +116,76 @@ class ShareButton(
         if message is None:
             return
         lang = reader_language(interaction)
-        first = await _claim_share(interaction.client, self.question_id)
-        if first is not True:
-            key = "share_later" if first is None else "already_shared"
-            await interaction.response.send_message(
-                say(key, lang), ephemeral=True, allowed_mentions=NO_MENTIONS
-            )
+        bot = interaction.client
+        if not await _wait_for_other_share(self.question_id):
+            await _tell(interaction, "share_later", lang)
             return
-        await interaction.response.send_message(
-            shared_content(message.content, interaction.user.display_name, lang),
-            embeds=message.embeds,
-            view=answer_view(self.question_id, lang, private=False),
-            allowed_mentions=NO_MENTIONS,
-        )
-        log.info("question %s shared to channel %s", self.question_id, interaction.channel_id)
+        done = _sharing[self.question_id] = asyncio.Event()
+        try:
+            before = await _shared_before(bot, self.question_id)
+            if before is not False:
+                await _tell(
+                    interaction, "share_later" if before is None else "already_shared", lang
+                )
+                return
+            await interaction.response.send_message(
+                shared_content(message.content, interaction.user.display_name, lang),
+                embeds=message.embeds,
+                view=answer_view(self.question_id, lang, private=False),
+                allowed_mentions=NO_MENTIONS,
+            )
+            log.info("question %s shared to channel %s", self.question_id, interaction.channel_id)
+            await _record_share(bot, self.question_id)
+        finally:
+            del _sharing[self.question_id]
+            done.set()
 
 
-async def _claim_share(bot: BlogBot, question_id: str) -> bool | None:
-    """True for the first share of an answer, False after; None when the log cannot say."""
+async def _wait_for_other_share(question_id: str) -> bool:
+    """Wait while another click's share of this answer is being sent and recorded; False
+    when that takes longer than Discord lets this click wait for its response."""
     try:
-        return await asyncio.wait_for(bot.questions.claim_share(question_id), CLAIM_WAIT_S)
-    except (QuestionLogError, TimeoutError) as exc:
-        log.warning("question %s: cannot record a share now (%s)", question_id, exc)
+        async with asyncio.timeout(CLAIM_WAIT_S):
+            while (other := _sharing.get(question_id)) is not None:
+                await other.wait()
+    except TimeoutError:
+        return False
+    return True
+
+
+async def _tell(interaction: discord.Interaction[BlogBot], key: str, lang: Lang) -> None:
+    await interaction.response.send_message(
+        say(key, lang), ephemeral=True, allowed_mentions=NO_MENTIONS
+    )
+
+
+async def _shared_before(bot: BlogBot, question_id: str) -> bool | None:
+    """True when the log records a share of this answer; None when it cannot say now.
+
+    Read-only, on its own connection: nothing is recorded before the share is sent.
+    """
+    uri = f"{bot.questions.path.resolve().as_uri()}?mode=ro"
+    try:
+        async with (
+            aiosqlite.connect(uri, uri=True, timeout=CLAIM_WAIT_S) as db,
+            db.execute(SHARED_SQL, (question_id,)) as cursor,
+        ):
+            return await cursor.fetchone() is not None
+    except (sqlite3.Error, OSError) as exc:
+        log.warning("question %s: cannot tell whether it was shared (%s)", question_id, exc)
         return None
+
+
+async def _record_share(bot: BlogBot, question_id: str) -> None:
+    """Record a share that was sent; if the log cannot take it now, a later click may share
+    the answer again, which is said in the log."""
+    try:
+        first = await asyncio.wait_for(bot.questions.claim_share(question_id), CLAIM_WAIT_S)
+    except (QuestionLogError, TimeoutError) as exc:
+        log.warning("question %s: shared but the share is not recorded (%s)", question_id, exc)
+        return
+    if not first:
+        log.warning("question %s: shared again (another process shared it meanwhile)", question_id)
 
 
 def answer_view(question_id: str, lang: Lang, *, private: bool) -> discord.ui.View:
