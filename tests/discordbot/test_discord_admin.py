@@ -6,10 +6,13 @@ import asyncio
 import csv
 import io
 import json
+import os
+import signal
 from dataclasses import replace
 
 import pytest
 
+from bot.corpus import reader
 from bot.index.refresh import ReadLimits
 from tests.discordbot.discord_world import NEW_POST, World, reply
 from tests.loopback import CommandNotPermitted
@@ -107,15 +110,18 @@ async def test_export_after_the_token_expired_arrives_by_dm(world: World) -> Non
 
 
 async def test_a_failed_reindex_says_so_and_the_old_index_keeps_answering(world: World) -> None:
-    """When the site cannot be read (its settings overran their allowance here), /reindex
-    says so in one line and questions are still answered from the index in use."""
+    """When the site cannot be read (here its reader is frozen past the allowance for the
+    settings), /reindex says so in one line and questions are still answered from the
+    index in use."""
     await world.start()
     engine = world.engine
     assert engine is not None
-    stalled = ReadLimits(seconds_for_settings=1e-6)
+    stalled = ReadLimits(seconds_for_settings=0.5)
     engine.config = replace(engine.config, spec=replace(engine.config.spec, limits=stalled))
+    os.kill(reader._CURRENT[0].process.pid, signal.SIGSTOP)
     failed = await reply(await world.server.invoke_command("reindex", user=world.owner))
     assert failed.ephemeral and "The reindex failed (" in failed.content
+    assert "took over 0.5 s" in failed.content
     assert "keep using the current index" in failed.content
     _, answer = await world.ask("Jekyllのテーマ")
     assert answer.embeds
