@@ -120,10 +120,11 @@ class QuestionLog:
         entry = Entry(row)
         self._queue.put(entry)
         self._writer.wake()
+        waiter = entry.waiter()
         try:
-            await asyncio.wait_for(asyncio.shield(entry.waiter()), wait_s)
+            await asyncio.wait_for(asyncio.shield(waiter), wait_s)
         except TimeoutError:
-            pass
+            waiter.add_done_callback(_retrieve)  # its outcome no longer matters: the spill
         except QuestionLogError:
             pass  # the writer could not keep it either; one more try below
         else:
@@ -235,3 +236,10 @@ async def _open_or_wait(path: Path, busy_timeout_ms: int) -> aiosqlite.Connectio
     except DatabaseUnavailable as exc:
         log.warning("question log: %s; questions wait and spill until it can be written", exc)
         return None
+
+
+def _retrieve(future: asyncio.Future[None]) -> None:
+    """Collect the outcome of a write nobody waits for any more, so a late failure is not
+    reported again as "Future exception was never retrieved" (the writer logged it)."""
+    if not future.cancelled():
+        future.exception()
