@@ -17,6 +17,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 
+from bot.corpus.errors import SiteReadFailed
 from bot.discordbot import redaction
 from bot.settings import Settings, SettingsError, load_settings
 
@@ -112,6 +113,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _quiet_broken_pipe()
     except (SettingsError, UserError) as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except SiteReadFailed as exc:
+        print(f"error: setting CORPUS_DIR: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

@@ -29,6 +29,7 @@ from typing import Any
 
 from bot.corpus.articles import MEMORY_REASON, Article, Corpus, Skipped, read_file
 from bot.corpus.discovery import SiteFile, site_files
+from bot.corpus.errors import SiteReadFailed
 from bot.corpus.passages import Passage, split_article
 from bot.corpus.site import SiteConfig, first_line, read_site_config
 from bot.corpus.sitelinks import LinkTable
@@ -91,10 +92,6 @@ class Reading:
     @property
     def skipped(self) -> tuple[Skipped, ...]:
         return tuple(o for o in self.outcomes if isinstance(o, Skipped))
-
-
-class SiteReadFailed(RuntimeError):
-    """The site's settings or file list could not be read within the allowance."""
 
 
 @dataclass(frozen=True, slots=True)
