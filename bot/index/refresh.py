@@ -33,6 +33,9 @@ __all__ = [
     "ReadLimits",
     "ReindexReport",
     "SiteReadFailed",
+    "current_index",
+    "newer_snapshot",
+    "params_for",
     "refresh",
     "stop_reading",
 ]
@@ -115,11 +118,12 @@ def _refresh(
     now: datetime | None,
 ) -> tuple[Index, ReindexReport]:
     started = time.perf_counter()
-    params = IndexParams(embedder.name, embedder.dimension, spec.passage_chars, spec.overlap)
+    params = params_for(spec, embedder)
     if previous is None or previous.params != params:
         previous = index_store.load(cache_dir, params)
     plan = _plan(spec, previous, now)
     removed = sorted(set(previous.articles if previous else ()) - set(plan.articles))
+    vectors_from = previous or index_store.load_other_blog(cache_dir, params)
     kept = resume.folder_for(index_store.snapshot_root(cache_dir, params), params.dimension)
     with index_store.build_workdir(cache_dir, params) as workdir:
         if previous is not None and not (plan.added or plan.changed or removed):
@@ -130,7 +134,7 @@ def _refresh(
                 plan.reused_sources,
                 plan.passages,
                 params,
-                previous,
+                vectors_from,
                 embedder,
                 analyzer,
                 progress,
@@ -154,6 +158,30 @@ def _refresh(
         version=index.version,
     )
     return index, report
+
+
+def params_for(spec: CorpusSpec, embedder: Embedder) -> IndexParams:
+    """The snapshot parameters of this blog with this model: where its index lives."""
+    return IndexParams(
+        embedder.name,
+        embedder.dimension,
+        spec.passage_chars,
+        spec.overlap,
+        index_store.corpus_key(spec.root),
+    )
+
+
+def current_index(spec: CorpusSpec, embedder: Embedder, cache_dir: Path) -> Index | None:
+    """The blog's current snapshot as the last reindex (in any process) saved it, without
+    reading the corpus or embedding anything; None when it has none yet."""
+    return index_store.load(cache_dir, params_for(spec, embedder))
+
+
+def newer_snapshot(spec: CorpusSpec, embedder: Embedder, cache_dir: Path, index: Index) -> bool:
+    """Whether another reindex (another process, a cron job) made a newer snapshot current
+    than the one `index` came from; a cheap read of one pointer file."""
+    current = index_store.current_snapshot(cache_dir, params_for(spec, embedder))
+    return current is not None and current != index.snapshot
 
 
 def _settle_ann(index: Index, min_passages: int) -> bool:

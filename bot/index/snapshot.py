@@ -21,7 +21,7 @@ import os
 import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -69,18 +69,32 @@ _READ_ATTEMPTS = 3  # CURRENT changed while a snapshot was read: read the new on
 
 @dataclass(frozen=True, slots=True)
 class IndexParams:
-    """What makes two snapshots comparable: the same model and the same passage split."""
+    """What makes two snapshots comparable: the same model, the same passage split, and
+    the same blog (`corpus`, see `corpus_key`): each blog of a shared cache keeps its own
+    snapshot, so switching between blogs evicts nothing."""
 
     model: str
     dimension: int
     passage_chars: int
     overlap: int
+    corpus: str = ""
 
     @property
     def slug(self) -> str:
         readable = re.sub(r"[^A-Za-z0-9._-]+", "_", self.model)[:60]
         digest = hashlib.blake2b(self.model.encode(), digest_size=4).hexdigest()
         return f"{readable}-{digest}"
+
+
+def corpus_key(root: Path) -> str:
+    """A blog's name in the cache: its folder's last part and a digest of its full path."""
+    try:
+        path = root.resolve()
+    except (OSError, RuntimeError):
+        path = root.absolute()
+    readable = re.sub(r"[^A-Za-z0-9._-]+", "_", path.name)[:40] or "root"
+    digest = hashlib.blake2b(str(path).encode("utf-8", "surrogateescape"), digest_size=6)
+    return f"{readable}-{digest.hexdigest()}"
 
 
 @dataclass(slots=True)
@@ -111,6 +125,7 @@ class Index:
     units: Units = field(default_factory=Units.empty)
     sentence_texts: TextColumn = field(default_factory=TextColumn.empty)
     complete: bool = True
+    snapshot: str = ""  # the snapshot folder it was loaded from or saved to; "" if neither
 
     def __post_init__(self) -> None:
         self.passages = as_passage_table(self.passages)
@@ -196,7 +211,36 @@ def index_version(params: IndexParams, passages: Sequence[Passage]) -> str:
 
 
 def snapshot_root(cache_dir: Path, params: IndexParams) -> Path:
-    return cache_dir / "index" / params.slug
+    return cache_dir / "index" / params.slug / (params.corpus or "default")
+
+
+def current_snapshot(cache_dir: Path, params: IndexParams) -> str | None:
+    """The name of the snapshot a reindex (in any process) made current, without reading
+    it: cheap enough for a running bot to poll."""
+    return current_name(snapshot_root(cache_dir, params))
+
+
+def load_other_blog(cache_dir: Path, params: IndexParams) -> Index | None:
+    """The most recent snapshot another blog made with the same model and split: its
+    vectors are reused by content for a blog indexed for the first time."""
+    models = cache_dir / "index" / params.slug
+    try:
+        pointers = [p for p in models.glob(f"*/{CURRENT}") if p.parent.name != params.corpus]
+    except OSError:
+        return None
+    for pointer in sorted(pointers, key=_mtime, reverse=True):
+        other = replace(params, corpus=pointer.parent.name)
+        index = load(cache_dir, other)
+        if index is not None:
+            return index
+    return None
+
+
+def _mtime(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return 0.0
 
 
 def save(index: Index, cache_dir: Path) -> Path:
@@ -213,6 +257,7 @@ def save(index: Index, cache_dir: Path) -> Path:
         point_current(root, final.name)
         remove_unreferenced(root)
     index.complete = True
+    index.snapshot = final.name
     return final
 
 
@@ -272,7 +317,10 @@ def load(cache_dir: Path, params: IndexParams) -> Index | None:
         if name is None:
             return None
         try:
-            return _read_snapshot(root / name, params)
+            index = _read_snapshot(root / name, params)
+            if index is not None:
+                index.snapshot = name
+            return index
         except (OSError, ValueError, KeyError, TypeError) as exc:
             problem = exc
         newer = current_name(root)

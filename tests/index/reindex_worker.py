@@ -14,6 +14,7 @@ import numpy as np
 from bot.index import snapshot
 from bot.index.analysis import JapaneseAnalyzer
 from bot.index.refresh import CorpusSpec, refresh
+from bot.index.refresh import params_for as refresh_params
 from bot.index.snapshot import IndexParams
 from tests.fakes import HashEmbedder
 
@@ -26,8 +27,7 @@ def spec_for(site: Path) -> CorpusSpec:
 
 
 def params_for(site: Path) -> IndexParams:
-    spec = spec_for(site)
-    return IndexParams(HashEmbedder(DIMENSION).name, DIMENSION, spec.passage_chars, spec.overlap)
+    return refresh_params(spec_for(site), HashEmbedder(DIMENSION))
 
 
 def serve(site: str, caches: list[str], barrier: Any, results: Any) -> None:

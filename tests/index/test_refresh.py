@@ -11,7 +11,7 @@ import pytest
 
 from bot.index.analysis import JapaneseAnalyzer
 from bot.index.refresh import CorpusSpec, refresh
-from tests.conftest import SITE_URL, PostWriter
+from tests.conftest import SITE_URL, PostWriter, write_post
 from tests.fakes import HashEmbedder
 
 BODY = "### 見出し{n}\n\n記事{n}の一文目です。記事{n}の二文目です。\n\n記事{n}の三文目です。"
@@ -164,3 +164,29 @@ def test_same_words_split_at_other_line_breaks_are_cached_apart(
     assert sorted(counts) == [1, 2] and report.embedded == 2
     again, _ = refresh(spec, HashEmbedder(32), JapaneseAnalyzer(), tmp_path / "cache")
     assert len(again.sentence_vectors) == sum(counts)
+
+
+def test_two_blogs_share_one_cache_without_evicting_each_other(tmp_path: Path) -> None:
+    """Pointing the bot at another blog and back re-embeds nothing: each blog keeps its
+    own snapshot in the shared cache, and a new blog reuses the vectors of passages it
+    shares with one already indexed."""
+    first, second, cache = tmp_path / "first", tmp_path / "second", tmp_path / "cache"
+    for n in (1, 2, 3):
+        write_post(first, f"2025-01-0{n}-a{n}.md", BODY.format(n=n), {"title": f"記事{n}"})
+    for n in (3, 4):  # post 3 is in both blogs
+        write_post(second, f"2025-02-0{n}-b{n}.md", BODY.format(n=n), {"title": f"記事{n}"})
+    _, report = run(first, cache, HashEmbedder(32))
+    assert report.embedded == report.passages > 0
+    _, report = run(second, cache, HashEmbedder(32))
+    assert 0 < report.embedded < report.passages and report.removed == ()
+    for blog in (first, second):
+        embedder = HashEmbedder(32)
+        index, report = run(blog, cache, embedder)
+        assert report.embedded == 0 and embedder.calls == 0 and report.unchanged > 0
+        assert {a.source.split("/")[-1][:10] for a in index.articles.values()} <= {
+            "2025-01-01",
+            "2025-01-02",
+            "2025-01-03",
+            "2025-02-03",
+            "2025-02-04",
+        }
