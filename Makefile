@@ -19,9 +19,11 @@ test: setup lint imports typecheck unit
 setup: $(STAMP)
 
 # On the platform requirements.lock was made for, every file is checked against its sha256
-# (pip --require-hashes). Elsewhere: torch==2.13.0 goes in first and alone (that pin resolves
-# to the local CPU build, while anything unpinned would pull gigabytes of CUDA packages),
-# then the project within constraints.txt.
+# (pip --require-hashes); every file in it is one PyPI serves, NVIDIA's CUDA libraries
+# included, which PyPI's x86-64 Linux torch needs to import even on the CPU (about 3 GB;
+# the bot runs on the CPU all the same). Elsewhere: torch==2.13.0 goes in first and alone
+# (pip's own choice of build: CPU-only where PyPI has one, or a local CPU build that pip's
+# configuration offers), then the project within constraints.txt.
 LOCK_PLATFORM := $(shell sed -n 's/^\# platform: //p' requirements.lock)
 HERE_PLATFORM := $(shell $(PYTHON) -c 'import sys, sysconfig; print(f"cp{sys.version_info.major}{sys.version_info.minor}-{sysconfig.get_platform()}")')
 
@@ -75,9 +77,11 @@ lock: setup
 	$(BIN)/python -m tools.lock
 
 # Known vulnerabilities in the locked set; needs the internet (a vulnerability feed), so not in CI.
+# pip-audit reads only `==` pins, so torch's `===` pin is handed to it as `==`.
 audit: setup
 	$(PIP) install -q pip-audit
-	$(BIN)/pip-audit --require-hashes --disable-pip -r requirements.lock
+	sed 's/^\([A-Za-z0-9._-]*\)===/\1==/' requirements.lock > $(VENV)/audit-lock.txt
+	$(BIN)/pip-audit --require-hashes --disable-pip -r $(VENV)/audit-lock.txt
 
 clean:
 	rm -rf $(VENV) cache .pytest_cache .mypy_cache .ruff_cache
