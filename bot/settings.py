@@ -68,6 +68,13 @@ class Settings(BaseSettings):
     timezone: str = "Asia/Tokyo"
     passage_chars: int = Field(default=320, ge=80, le=4000)
     passage_overlap_sentences: int = Field(default=1, ge=0, le=5)
+    # Following the blog while the bot runs: `watch` reindexes after files change (file
+    # events, debounced), `git` pulls the corpus clone every REFRESH_MINUTES and reindexes
+    # when its HEAD moved, `off` only on /reindex. A snapshot another process saves (the
+    # `reindex` command, a cron job) is picked up in every mode.
+    refresh: Literal["watch", "git", "off"] = "watch"
+    refresh_minutes: float = Field(default=10.0, gt=0, le=24 * 60)
+    announce_channel_id: int | None = None  # new articles are posted there once indexed
 
     # vectors
     cache_dir: Path = Path("cache")
@@ -98,6 +105,8 @@ class Settings(BaseSettings):
     # Discord
     discord_token: SecretStr | None = None
     discord_guild_id: int | None = None
+    # only for `python -m bot invite`; read from the token when unset
+    discord_application_id: int | None = None
     discord_api_base: str | None = None
     discord_gateway_url: str | None = None
     # guild_id:user_id; a bare user_id counts only in DISCORD_GUILD_ID (see admin_users)

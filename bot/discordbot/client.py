@@ -41,6 +41,7 @@ EXTENSIONS = (
     "bot.discordbot.cogs.ask",
     "bot.discordbot.cogs.admin",
     "bot.discordbot.cogs.privacy",
+    "bot.discordbot.cogs.follow",
 )
 DRAIN_SECONDS = 30.0
 PURGE_EVERY_HOURS = 24

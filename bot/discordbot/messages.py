@@ -79,6 +79,11 @@ MESSAGES: dict[str, dict[Lang, str]] = {
         "en": "A reindex is already running; you will hear when it is done.",
     },
     "reindex.done": {"ja": "再索引が終わりました。", "en": "Reindex finished."},
+    "announce.new": {
+        "ja": "新しい記事が答えに加わりました：",
+        "en": "New articles the bot can now answer from:",
+    },
+    "announce.more": {"ja": "ほか {count} 件", "en": "and {count} more"},
     "reindex.failed": {
         "ja": "再索引できませんでした（{reason}）。これまでの索引で答え続けます。",
         "en": "The reindex failed ({reason}); answers keep using the current index.",

@@ -24,6 +24,8 @@ from bot.index.refresh import (
     Progress,
     ReindexReport,
     SiteReadFailed,
+    current_index,
+    newer_snapshot,
     refresh,
     stop_reading,
 )
@@ -105,6 +107,14 @@ class Engine:
             config.spec, embedder, JapaneseAnalyzer(), config.cache_dir, progress=progress
         )
         return cls(config, embedder, index), report
+
+    @classmethod
+    def load(cls, config: EngineConfig, embedder: Embedder) -> Engine | None:
+        """The engine on the current snapshot, as the last reindex (in any process) saved
+        it, or None when there is none yet (blocking). Reads no article, embeds no passage
+        and takes no lock: a reindex running elsewhere never makes it wait."""
+        index = current_index(config.spec, embedder, config.cache_dir)
+        return None if index is None else cls(config, embedder, index)
 
     @property
     def index(self) -> Index:
@@ -209,6 +219,24 @@ class Engine:
             progress,
         )
         return self._serving_for(index), report
+
+    async def adopt_newer(self) -> bool:
+        """Switch to a snapshot another process (the `reindex` command, a cron job) made
+        current since this index was loaded; True if it switched. The check reads one
+        small file; the new index is loaded off the event loop, and a reindex of our own
+        in progress goes first (its snapshot is the newer one)."""
+        spec, cache_dir = self.config.spec, self.config.cache_dir
+        if self._reindex_lock.locked() or not newer_snapshot(
+            spec, self.embedder, cache_dir, self.index
+        ):
+            return False
+        async with self._reindex_lock:
+            index = await asyncio.to_thread(current_index, spec, self.embedder, cache_dir)
+            if index is None or index.snapshot == self.index.snapshot:
+                return False
+            self.serving = await asyncio.to_thread(self._serving_for, index)
+        log.info("switched to the index another process saved (%s)", index.snapshot)
+        return True
 
     def stop_reindexing(self) -> None:
         """Make a reindex in progress give up now (the index in use stays), so shutting

@@ -153,6 +153,7 @@ class World:
             "admin_user_ids": [f"{self.guild.id}:{self.editor.id}"],
             "admin_role_ids": [self.admin_role_id],
             "ask_cooldown_seconds": 0,
+            "refresh": "off",  # the follow tests turn it on; elsewhere /reindex is explicit
             # Tiers are decided here, not by the calibration of a real model: any hit answers.
             "answer_threshold": 0.0,
             "related_threshold": 0.0,
