@@ -30,6 +30,7 @@ COMMAND_MODULES = (
     "bot.cli.questions",  # export, purge, forget
     "bot.cli.reports",  # gaps, stats, editors
     "bot.cli.discord_run",  # run
+    "bot.cli.ops",  # backup, invite
 )
 
 
