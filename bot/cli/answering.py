@@ -263,7 +263,7 @@ def format_answer(
     for number, group in enumerate(by_article(answer.results), 1):
         first = group[0]
         lines.append("")
-        lines.append(f"{number}. {first.title} ({first.date})")
+        lines.append(f"{number}. {first.title}" + (f" ({first.date})" if first.date else ""))
         for n, result in enumerate(group):
             if result.heading and (n == 0 or result.heading != group[n - 1].heading):
                 lines.append(f"   § {result.heading}")

@@ -20,14 +20,15 @@ from bot.corpus import liquid_render
 from bot.corpus.discovery import SiteFile, Skipped, site_files
 from bot.corpus.frontmatter import (
     UnreadableArticle,
-    article_date,
     article_key,
     categories_for,
     clean_excerpt,
     clean_title,
     decode,
+    jekyll_date,
     optional_text,
     split_front_matter,
+    stated_date,
     tag_names,
 )
 from bot.corpus.markdown import document_blocks
@@ -63,7 +64,9 @@ class Article:
     source: str  # path relative to the corpus folder, with forward slashes
     key: str  # identifies the article: its path relative to the corpus
     title: str
-    date: datetime  # aware, in the site's timezone (a page without a date: its mtime)
+    # Aware, in the site's timezone: the front matter's date, else the file name's, else
+    # the file's last commit; None when none of them is known (never the file's mtime).
+    date: datetime | None
     categories: tuple[str, ...]
     tags: tuple[str, ...]
     author: str | None
@@ -77,7 +80,8 @@ class Article:
 
     @property
     def day(self) -> str:
-        return self.date.strftime("%Y-%m-%d")
+        """YYYY-MM-DD in the site's timezone; "" for an undated article."""
+        return self.date.strftime("%Y-%m-%d") if self.date is not None else ""
 
     @property
     def is_html(self) -> bool:
@@ -112,7 +116,8 @@ def read_file(
         return Skipped(found.source, reason)
     if article is None:
         return None
-    if article.kind == "post" and article.date > now and not site.future:
+    future = article.date is not None and article.date > now
+    if article.kind == "post" and future and not site.future:
         log.info("not published yet (dated %s): %s", article.day, found.source)
         return None
     return article
@@ -128,9 +133,8 @@ def read_article(found: SiteFile, site: SiteConfig, links: LinkTable) -> Article
         return None
     stat = found.path.stat()
     kind = "page" if found.kind == "page" else "post"
-    when = article_date(
-        meta.get("date"), found.source if kind == "post" else "", site.tz, stat.st_mtime
-    )
+    stated = stated_date(meta.get("date"), found.source if kind == "post" else "", site.tz)
+    when = jekyll_date(stated, site.tz, stat.st_mtime)  # for the URL and Liquid, as Jekyll
     categories = categories_for(meta, found.source, found.kind)
     url_path = links.url_path(found, meta, when, categories)
     body = _render_body(body, meta, found, site, links, url_path, when, categories)
@@ -140,7 +144,7 @@ def read_article(found: SiteFile, site: SiteConfig, links: LinkTable) -> Article
         source=found.source,
         key=found.source,
         title=clean_title(meta.get("title"), _fallback_title(body, found)),
-        date=when,
+        date=stated or links.commit_date(found.source),
         categories=categories,
         tags=tag_names(meta.get("tags", meta.get("tag")), found.source),
         author=optional_text(meta.get("author")),

@@ -78,8 +78,9 @@ def split_front_matter(text: str) -> tuple[dict[str, Any], str]:
     return meta, content
 
 
-def article_date(value: Any, source: str, tz: ZoneInfo, mtime: float) -> datetime:
-    """Front matter date (YAML may leave it a string), else the file name's, else mtime."""
+def stated_date(value: Any, source: str, tz: ZoneInfo) -> datetime | None:
+    """The date the file states: its front matter's (YAML may leave it a string), else its
+    name's (`source` is "" where the name gives none, as for a page); None if neither."""
     try:
         parsed = _parse_date(value, tz)
         if parsed is not None:
@@ -88,6 +89,18 @@ def article_date(value: Any, source: str, tz: ZoneInfo, mtime: float) -> datetim
         if match:
             year, month, day = (int(g) for g in match.groups())
             return datetime.combine(date(year, month, day), time(), tz)
+        return None
+    except (OverflowError, ValueError, OSError) as exc:
+        raise UnreadableArticle(f"date out of range ({first_line(exc)})") from None
+
+
+def jekyll_date(stated: datetime | None, tz: ZoneInfo, mtime: float) -> datetime:
+    """The date Jekyll builds a file's URL and `page.date` from: the stated one, else the
+    file's modification time (as Jekyll dates a draft). Never a date to show a reader: the
+    modification time of a checkout is the time of the clone."""
+    if stated is not None:
+        return stated
+    try:
         return datetime.fromtimestamp(mtime, tz)
     except (OverflowError, ValueError, OSError) as exc:
         raise UnreadableArticle(f"date out of range ({first_line(exc)})") from None
@@ -110,7 +123,7 @@ def _parse_date(value: Any, tz: ZoneInfo) -> datetime | None:
     try:
         parsed = datetime.fromisoformat(text)
     except ValueError:
-        log.warning("unreadable date %r; using the file name or modification time", text)
+        log.warning("unreadable date %r; using the file name or commit date", text)
         return None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=tz)
 

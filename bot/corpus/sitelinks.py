@@ -16,11 +16,13 @@ from typing import Any
 from bot.corpus.discovery import POST_NAME, SiteFile
 from bot.corpus.frontmatter import (
     UnreadableArticle,
-    article_date,
     categories_for,
     decode,
+    jekyll_date,
     split_front_matter,
+    stated_date,
 )
+from bot.corpus.gitdates import commit_dates
 from bot.corpus.permalinks import expand_permalink, page_url
 from bot.corpus.site import SiteConfig
 
@@ -37,6 +39,21 @@ class LinkTable:
         self.site = site
         self._resolved: dict[tuple[str, str], str] = {}
         self._posts: dict[str, Path] | None = None
+        self._commit_dates: dict[str, datetime] | None = None
+
+    @property
+    def commit_dates(self) -> dict[str, datetime]:
+        """Each file's last commit time, by its path in the site, where the site is in a git
+        clone ({} otherwise): one `git log` for the whole read, run the first time a file
+        states no date of its own."""
+        if self._commit_dates is None:
+            self._commit_dates = commit_dates(self.root)
+        return self._commit_dates
+
+    def commit_date(self, source: str) -> datetime | None:
+        """When the file at `source` was last committed, in the site's timezone."""
+        when = self.commit_dates.get(source)
+        return when.astimezone(self.site.tz) if when is not None else None
 
     def url_path(
         self,
@@ -95,7 +112,8 @@ class LinkTable:
             meta, _ = split_front_matter(decode(found.path.read_bytes(), self.site.encoding))
             meta = {**self.site.defaults_for(found.source, found.kind + "s"), **meta}
             source = found.source if found.kind == "post" else ""
-            when = article_date(meta.get("date"), source, self.site.tz, found.path.stat().st_mtime)
+            stated = stated_date(meta.get("date"), source, self.site.tz)
+            when = jekyll_date(stated, self.site.tz, found.path.stat().st_mtime)
             categories = categories_for(meta, found.source, found.kind)
             return url_path_for(found, meta, self.site, when, categories)
         except (UnreadableArticle, OSError):

@@ -178,12 +178,14 @@ def answer_embeds(answer: Answer, lang: Lang) -> list[discord.Embed]:
 
 def article_embed(group: Sequence[Result], lang: Lang, budget: int) -> discord.Embed:
     """Title linked to the article's best passage, then each passage's heading and excerpt;
-    the date and the best excerpt's confidence in the footer, a later excerpt's beside its
-    heading. The title, description and footer together stay within ``budget`` characters.
+    the date (none when unknown) and the best excerpt's confidence in the footer, a later
+    excerpt's beside its heading. The title, description and footer together stay within
+    ``budget`` characters.
     """
     best = group[0]
     title = escape_trimmed(best.title or best.url, min(TITLE_MAX, budget // 3)) or "…"
-    footer = trim(f"{best.date} · {confidence_label(best.tier, best.confidence, lang)}", 120)
+    label = confidence_label(best.tier, best.confidence, lang)
+    footer = trim(f"{best.date} · {label}" if best.date else label, 120)
     room = min(DESCRIPTION_MAX, EXCERPT_SOFT_MAX * len(group), budget - len(title) - len(footer))
     rooms = _share(room - 2 * (len(group) - 1), [len(r.excerpt) + 160 for r in group])
     pieces = [

@@ -41,7 +41,7 @@ def optional_columns(folder: Path) -> dict[str, Any]:
 def article_row(article: Article) -> dict[str, Any]:
     """The manifest row of an article (without its body)."""
     row = asdict(article)
-    row["date"] = article.date.isoformat()
+    row["date"] = article.date.isoformat() if article.date is not None else None
     row["body"] = ""  # passages carry the text; the body is not needed after splitting
     return row
 
@@ -49,7 +49,7 @@ def article_row(article: Article) -> dict[str, Any]:
 def article_from_row(row: dict[str, Any]) -> Article:
     """The article a manifest row describes (its body left empty)."""
     row = dict(row)
-    row["date"] = datetime.fromisoformat(row["date"])
+    row["date"] = datetime.fromisoformat(row["date"]) if row["date"] is not None else None
     row["categories"] = tuple(row["categories"])
     row["tags"] = tuple(row["tags"])
     return Article(**row)

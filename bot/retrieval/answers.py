@@ -16,7 +16,7 @@ class Result:
 
     title: str
     url: str
-    date: str  # YYYY-MM-DD in the site's timezone
+    date: str | None  # YYYY-MM-DD in the site's timezone; None (JSON null) when undated
     heading: str | None
     excerpt: str  # plain text; the matching sentence wrapped in **…**
     confidence: float  # this excerpt's own, in [0, 1]; `tier` comes from it

@@ -98,12 +98,14 @@ def article_mask(index: Index, filters: Filters | None) -> np.ndarray | None:
 
 def _article_matches(index: Index, source: str, filters: Filters) -> bool:
     article = index.articles[source]
-    day = article.date.date()
+    # An article without a known date is outside every `since`/`until` range: nothing
+    # says it was written then.
+    day = article.date.date() if article.date is not None else None
     return (
         (filters.category is None or _has(article.categories, filters.category))
         and (filters.tag is None or _has(article.tags, filters.tag))
-        and (filters.since is None or day >= filters.since)
-        and (filters.until is None or day <= filters.until)
+        and (filters.since is None or (day is not None and day >= filters.since))
+        and (filters.until is None or (day is not None and day <= filters.until))
     )
 
 

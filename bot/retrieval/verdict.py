@@ -81,7 +81,7 @@ def result_for(index: Index, hit: Hit, rank: int, excerpt: str, own: float) -> R
     return Result(
         title=article.title,
         url=url,
-        date=article.day,
+        date=article.day or None,
         heading=passage.heading,
         excerpt=excerpt,
         confidence=round(own, 4),

@@ -77,8 +77,9 @@ def test_date_left_as_string_by_yaml_is_parsed(
     sample: dict[str, Article], key: str, expected: datetime
 ) -> None:
     """`2025-12-15 20:38:57 +0000` (a string to YAML) becomes an aware time in Tokyo."""
-    assert sample[key].date == expected
-    assert sample[key].date.utcoffset() == expected.utcoffset()
+    when = sample[key].date
+    assert when == expected
+    assert when is not None and when.utcoffset() == expected.utcoffset()
 
 
 def test_front_matter_fields(sample: dict[str, Article]) -> None:

@@ -11,7 +11,6 @@ import logging
 import os
 import threading
 import tracemalloc
-from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -220,12 +219,13 @@ def test_one_megabyte_single_line_reads_and_splits(tmp_path: Path) -> None:
     assert done and done[0] > 100
 
 
-def test_site_config_date_is_today_when_from_mtime(tmp_path: Path) -> None:
-    """A dateless page takes its modification time, so it is never 'in the future'."""
+def test_dateless_page_outside_git_has_no_date(tmp_path: Path) -> None:
+    """A dateless page outside a git clone shows no date: its modification time is when the
+    folder was copied, not when the page was written."""
     _write(tmp_path, "_config.yml", "title: x\n")
     _write(tmp_path, "about.md", _page("about"))
     [article] = _load(tmp_path).articles
-    assert article.date <= datetime.now(article.date.tzinfo)
+    assert article.date is None and article.day == ""
 
 
 @pytest.mark.parametrize(

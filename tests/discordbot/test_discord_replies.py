@@ -187,3 +187,14 @@ def test_hostile_grouped_answers_fit_every_limit(per_article: int) -> None:
     for embed in embeds:
         assert embed.description and len(embed.description) <= DESCRIPTION_MAX
         assert embed.description.count("**") % 2 == 0 and "本文" in embed.description
+
+
+def test_footer_of_an_undated_article_shows_no_date() -> None:
+    """A page with no known date: the footer holds the confidence alone, no "None ·"."""
+    dated, undated = result(1, size=100), replace(result(2, size=100), date=None)
+    [first, second] = answer_embeds(
+        Answer("質問", "answer", (dated, undated), 0.9, "ja", "v1"), "en"
+    )
+    assert first.footer.text is not None and first.footer.text.startswith("2024-05-01 · ")
+    assert second.footer.text is not None and second.footer.text
+    assert "None" not in second.footer.text and "·" not in second.footer.text

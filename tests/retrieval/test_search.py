@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 import numpy as np
@@ -117,3 +118,21 @@ def test_each_result_carries_its_own_tier_capped_by_the_answer(
         assert all(order[r.tier] >= order[answer.tier] for r in answer.results)
         assert all(r.tier != "none" for r in answer.results)
         assert answer.tier != "none" or answer.results == ()
+
+
+def test_undated_page_is_outside_every_date_range(
+    post: PostWriter, site: Path, tmp_path: Path
+) -> None:
+    """A page with no known date is found without a date filter (its date null in JSON) and
+    left out by `since` and `until`: nothing says it was written in the range."""
+    post("2025-03-01-garden.md", POSTS["2025-03-01-garden.md"][1], {"title": "garden"})
+    (site / "tomato.md").write_text(
+        "---\ntitle: tomato\n---\n\nトマトの苗は五月に植える。支柱を立てて育てる。\n", "utf-8"
+    )
+    engine = engine_for(site, tmp_path / "cache", HashEmbedder(64))
+    question = "トマトの苗はいつ植える？"
+    found = {r.source: r for r in engine.answer(question, KEEP).results}
+    assert found["tomato.md"].date is None and found["tomato.md"].to_json()["date"] is None
+    for filters in (Filters(since=date(2000, 1, 1)), Filters(until=date(2100, 1, 1))):
+        answer = engine.answer(question, Options(filters=filters, keep_ranking=True))
+        assert answer.results and "tomato.md" not in {r.source for r in answer.results}
