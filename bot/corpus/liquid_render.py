@@ -10,12 +10,13 @@ be rendered, its Liquid markup is stripped (logged once for the file) and never 
 
 from __future__ import annotations
 
+import functools
 import html
 import json
 import logging
 import re
 import shlex
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, TextIO
 from urllib.parse import quote
@@ -23,7 +24,7 @@ from urllib.parse import quote
 from liquid import Environment
 from liquid.ast import Node
 from liquid.context import RenderContext
-from liquid.exceptions import LiquidError
+from liquid.exceptions import LiquidError, ResourceLimitError
 from liquid.mode import Mode
 from liquid.stream import TokenStream
 from liquid.tag import Tag
@@ -45,13 +46,23 @@ _INCLUDES_KEY = "__jekyll_includes__"
 # Jekyll's `{% highlight lang %}` renders a code block; as a fence Markdown keeps it code.
 _HIGHLIGHT_OPEN = re.compile(r"\{%-?[ \t]*highlight\b[^%\n]*-?%\}")
 _HIGHLIGHT_CLOSE = re.compile(r"\{%-?[ \t]*endhighlight[ \t]*-?%\}")
-# The fallback when rendering fails: comments and every tag or output go.
-_COMMENT_BLOCK = re.compile(
-    r"\{%-?\s*comment\s*-?%\}.{0,20000}?\{%-?\s*endcomment\s*-?%\}", re.DOTALL
-)
-_RAW_BLOCK = re.compile(r"(\{%-?\s*raw\s*-?%\}.{0,200000}?\{%-?\s*endraw\s*-?%\})", re.DOTALL)
-_RAW_MARK = re.compile(r"\{%-?\s*(?:end)?raw\s*-?%\}")
-_ANY_TAG = re.compile(r"\{%.{0,2000}?%\}|\{\{.{0,2000}?\}\}|\{%|\{\{", re.DOTALL)
+# The fallback when rendering fails: comments and every tag or output go. Blocks and tags
+# are found by scans that look for each closer once from where they stand, so thousands
+# of openers without a closer cost no more than one.
+_COMMENT_OPEN = re.compile(r"\{%-?\s*+comment\s*+-?%\}")
+_COMMENT_CLOSE = re.compile(r"\{%-?\s*+endcomment\s*+-?%\}")
+MAX_COMMENT_CHARS = 20_000
+_RAW_OPEN = re.compile(r"\{%-?\s*+raw\s*+-?%\}")
+_RAW_CLOSE = re.compile(r"\{%-?\s*+endraw\s*+-?%\}")
+_RAW_MARK = re.compile(r"\{%-?\s*+(?:end)?raw\s*+-?%\}")
+_DOC_OPEN = re.compile(r"\{%-?\s*+doc\s*+-?%\}")
+_DOC_CLOSE = re.compile(r"\{%-?\s*+enddoc\s*+-?%\}")
+_ANY_OPENER = re.compile(r"\{[%{]")
+MAX_TAG_CHARS = 2000
+# What one filter may make: a value doubled in a loop, or a `replace` or `join` that
+# multiplies a long string, would otherwise allocate gigabytes before any limit saw it.
+MAX_VALUE_CHARS = 1_000_000
+MAX_VALUE_ITEMS = 100_000
 
 
 class _Limited(Environment):
@@ -190,7 +201,80 @@ def _environment() -> Environment:
         env.add_tag(tag)
     for name, func in _JEKYLL_FILTERS.items():
         env.add_filter(name, func)
+    for name, func in list(env.filters.items()):
+        env.filters[name] = _bounded(name, func)
     return env
+
+
+class ValueLimitError(ResourceLimitError):
+    """A filter would make a string or list beyond MAX_VALUE_CHARS / MAX_VALUE_ITEMS."""
+
+
+def _bounded(name: str, func: Callable[..., Any]) -> Callable[..., Any]:
+    """The filter, refusing inputs and results beyond the value limits, and refusing
+    before it runs a call whose result would be (`append` of doubled strings, `replace`
+    or `join` multiplying a long string, `split` into millions of items)."""
+
+    @functools.wraps(func)
+    def bounded(left: object, *args: object, **kwargs: object) -> object:
+        for value in (left, *args):
+            _check(name, value)
+        _check_predicted(name, left, args)
+        result = func(left, *args, **kwargs)
+        _check(name, result)
+        return result
+
+    return bounded
+
+
+def _check(name: str, value: object) -> None:
+    """A string's characters; a list's items and the characters of the strings in it,
+    nested lists included (mappings count as one item: the site's own data)."""
+    chars = items = 0
+    pending = [value]
+    while pending and chars <= MAX_VALUE_CHARS and items <= MAX_VALUE_ITEMS:
+        current = pending.pop()
+        if isinstance(current, str):
+            chars += len(current)
+        elif isinstance(current, int):
+            chars += current.bit_length() // 3  # about its digits
+        elif isinstance(current, range):
+            items += len(current)
+        elif isinstance(current, list | tuple | set):
+            items += len(current)
+            pending.extend(current)
+    _check_size(name, chars, items)
+
+
+def _check_size(name: str, chars: int, items: int) -> None:
+    if chars > MAX_VALUE_CHARS or items > MAX_VALUE_ITEMS:
+        raise ValueLimitError(
+            f"filter '{name}' would make a value over {MAX_VALUE_CHARS} characters"
+            f" or {MAX_VALUE_ITEMS} items",
+            token=None,
+        )
+
+
+def _check_predicted(name: str, left: object, args: tuple[object, ...]) -> None:
+    """The size of the result of the filters that can make one far larger than their input."""
+    if name in ("append", "prepend"):
+        _check_size(name, sum(len(str(value)) for value in (left, *args[:1])), 0)
+    elif name == "concat" and isinstance(left, list) and args and isinstance(args[0], list):
+        _check_size(name, 0, len(left) + len(args[0]))
+    elif name.startswith("replace") and len(args) >= 1:
+        text, old = str(left), str(args[0])
+        new = str(args[1]) if len(args) > 1 else ""
+        count = 1 if name != "replace" else text.count(old) if old else len(text) + 1
+        _check_size(name, len(text) + count * max(0, len(new) - len(old)), 0)
+    elif name in ("join", "array_to_sentence_string") and isinstance(left, list | tuple | range):
+        separator = len(str(args[0])) if args and name == "join" else 2
+        total = 0
+        for item in left:
+            total += len(str(item)) + separator
+            _check_size(name, total, 0)
+    elif name == "split":
+        text, mark = str(left), str(args[0]) if args else " "
+        _check_size(name, 0, text.count(mark) + 1 if mark else len(text))
 
 
 def _where(items: object, key: object, value: object = None) -> list[object]:
@@ -238,7 +322,7 @@ _ENV = _environment()
 _KNOWN_TAGS = frozenset(
     {*_ENV.tags, *(f"end{name}" for name in _ENV.tags), "else", "elsif", "when", "raw", "endraw"}
 )
-_TAG_NAME = re.compile(r"\{%-?[ \t\n]*([A-Za-z_]\w*)[^%]{0,2000}?-?%\}")
+_TAG_NAME = re.compile(r"\{%-?[ \t\n]*+([A-Za-z_]\w*+)[^%]{0,2000}?-?%\}")
 
 
 def render(
@@ -254,6 +338,11 @@ def render(
     if "{{" not in text and "{%" not in text:
         return text
     text = _outside_raw(text, _highlight_as_fences, _without_unknown_tags)
+    unclosed = _unclosed(text)
+    if unclosed is not None:
+        # python-liquid's lexer rescans the rest of the text from each such opener
+        log.warning("Liquid in %s not rendered (%s); its tags are removed", source, unclosed)
+        return strip_liquid(text)
     scope: dict[str, object] = {"page": page, "site": site, _LINKS_KEY: links}
     budget = _IncludeBudget()
     if includes is not None:
@@ -289,18 +378,89 @@ def _highlight_as_fences(text: str) -> str:
 
 def _outside_raw(text: str, *changes: Callable[[str], str]) -> str:
     """Apply `changes` to the text outside `{% raw %}` blocks, which show Liquid as written."""
-    pieces = _RAW_BLOCK.split(text)
+    pieces: list[str] = []
+    position = 0
+    for begin, end in _blocks(text, _RAW_OPEN, _RAW_CLOSE):
+        pieces += [text[position:begin], text[begin:end]]
+        position = end
+    pieces.append(text[position:])
     for i in range(0, len(pieces), 2):  # odd pieces are the raw blocks
         for change in changes:
             pieces[i] = change(pieces[i])
     return "".join(pieces)
 
 
+def _blocks(
+    text: str, opening: re.Pattern[str], closing: re.Pattern[str], longest: int | None = None
+) -> Iterator[tuple[int, int]]:
+    """(start, end) of each block from an opening tag to the first closing tag after it,
+    at most `longest` characters apart; an opening tag without one is not a block."""
+    position, searched = 0, False
+    closer: re.Match[str] | None = None  # the first closing tag after the last search's start
+    while (opener := opening.search(text, position)) is not None:
+        if not searched or (closer is not None and closer.start() < opener.end()):
+            closer, searched = closing.search(text, opener.end()), True
+        if closer is None:
+            return  # no closing tag after this one, nor after any later opening tag
+        if longest is not None and closer.start() - opener.end() > longest:
+            position = opener.start() + 1
+            continue
+        yield opener.start(), closer.end()
+        position = closer.end()
+
+
+def _unclosed(text: str) -> str | None:
+    """Why python-liquid cannot read the text, if a tag, output, raw or doc block opens
+    and never closes: its lexer would rescan the rest of the text from each of them."""
+    outside = "".join(_pieces_outside(text, _RAW_OPEN, _RAW_CLOSE))
+    if _RAW_OPEN.search(outside):
+        return "a raw block is not closed"
+    if _DOC_OPEN.search(list(_pieces_outside(outside, _DOC_OPEN, _DOC_CLOSE))[-1]):
+        return "a doc block is not closed"
+    for opener, closer in (("{%", "%}"), ("{{", "}}")):
+        last = outside.rfind(opener)
+        if last >= 0 and outside.find(closer, last + 2) < 0:
+            return f"a {opener} is not closed"
+    return None
+
+
+def _pieces_outside(
+    text: str, opening: re.Pattern[str], closing: re.Pattern[str], longest: int | None = None
+) -> Iterator[str]:
+    position = 0
+    for begin, end in _blocks(text, opening, closing, longest):
+        yield text[position:begin]
+        position = end
+    yield text[position:]
+
+
 def strip_liquid(text: str) -> str:
     """Liquid markup removed, comment blocks with it; `{% raw %}` content stays as text."""
-    text = _COMMENT_BLOCK.sub("", text)
+    text = "".join(_pieces_outside(text, _COMMENT_OPEN, _COMMENT_CLOSE, MAX_COMMENT_CHARS))
     text = _RAW_MARK.sub("", text)
-    return _ANY_TAG.sub("", text)
+    return _without_liquid_tags(text)
+
+
+def _without_liquid_tags(text: str) -> str:
+    """Each `{% ... %}` or `{{ ... }}` (at most MAX_TAG_CHARS inside) removed, and any
+    `{%` or `{{` left without its closer."""
+    out: list[str] = []
+    position = 0
+    found: dict[str, tuple[int, int]] = {}  # closer -> (searched from, found at)
+    last_closer = max(text.rfind("%}"), text.rfind("}}"))
+    while (opener := _ANY_OPENER.search(text, position)) is not None:
+        if opener.start() > last_closer:  # every opener left is a stray one
+            return "".join(out) + _ANY_OPENER.sub("", text[position:])
+        at = opener.start()
+        closer = "%}" if text[at + 1] == "%" else "}}"
+        searched, close = found.get(closer, (len(text) + 1, -1))
+        if not (searched <= at + 2 and (close < 0 or close >= at + 2)):
+            close = text.find(closer, at + 2)
+            found[closer] = (at + 2, close)
+        out.append(text[position:at])
+        position = close + 2 if 0 <= close - (at + 2) <= MAX_TAG_CHARS else at + 2
+    out.append(text[position:])
+    return "".join(out)
 
 
 def _brief(exc: BaseException) -> str:

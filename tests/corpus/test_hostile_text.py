@@ -5,6 +5,9 @@ takes a fraction of a second and the unbounded reading took far longer (or far m
 
 from __future__ import annotations
 
+import tracemalloc
+
+from bot.corpus import liquid_render
 from bot.corpus.heading_ids import HeadingIds
 from tests.hostile import finishes
 
@@ -33,3 +36,44 @@ def test_deeply_nested_underscores_in_a_heading_do_not_stall_its_id() -> None:
     generated = finishes(lambda: HeadingIds().generate(heading))
     assert generated.startswith("a-" * 32 + "_a-")  # nesting past 32 levels stays as written
     assert HeadingIds().generate("_a " * 30 + "x" + " a_" * 30) == "a-" * 30 + "x" + "-a" * 30
+
+
+def _render(text: str) -> str:
+    return liquid_render.render(
+        text, page={}, site={}, links=lambda _tag, _arg: "", includes=None, source="post.md"
+    )
+
+
+def test_thousands_of_unclosed_raw_tags_render_at_once() -> None:
+    post = "{% raw %}" * 16_000 + "{{ x }}"
+    assert finishes(lambda: _render(post)) == ""
+    assert _render("{% raw %}{{ a }}{% endraw %} {{ 'b' }}") == "{{ a }} b"
+
+
+def test_a_tag_left_open_before_a_megabyte_of_letters_renders_at_once() -> None:
+    letters = "a" * 1_000_000
+    assert finishes(lambda: _render("{{ 'b' }} {% " + letters)) == "  " + letters
+    assert _render("{% assign v = 'c' %}{{ v }} {% unknown %}d") == "c d"
+
+
+def test_stripping_liquid_from_hostile_text_is_linear() -> None:
+    assert finishes(lambda: liquid_render.strip_liquid("{%" * 250_000)) == ""
+    assert finishes(lambda: liquid_render.strip_liquid("{% comment %}" * 16_000)) == ""
+    assert liquid_render.strip_liquid("a{% comment %}b{% endcomment %}{{ c }}{% d %}") == "a"
+
+
+def test_a_filter_cannot_build_a_value_of_hundreds_of_megabytes() -> None:
+    """A string doubled 13 times, split into characters and joined with itself: 268 MB."""
+    doubled = (
+        '{% assign s = "ab" %}{% for i in (1..13) %}{% assign s = s | append: s %}{% endfor %}'
+    )
+    tracemalloc.start()
+    try:
+        rendered = _render(doubled + "{{ s | split: '' | join: s }}")
+        assert _render(doubled.replace("13", "40") + "{{ s | size }}") == ""
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert rendered == ""  # not rendered: its Liquid is removed
+    assert peak < 50_000_000
+    assert _render(doubled.replace("13", "3") + "{{ s | size }}") == "16"
