@@ -16,10 +16,15 @@ import logging
 import os
 import sys
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
+from bot.cli.errors import UserError as UserError  # re-exported: the handlers raise it
 from bot.corpus.errors import SiteReadFailed
 from bot.discordbot import redaction
 from bot.settings import Settings, SettingsError, load_settings
+
+if TYPE_CHECKING:
+    from bot.embedding.models import Embedder
 
 log = logging.getLogger(__name__)
 
@@ -35,10 +40,6 @@ COMMAND_MODULES = (
 
 
 BROKEN_PIPE_EXIT = 141  # 128 + SIGPIPE, what a shell reports for `cmd | head`
-
-
-class UserError(Exception):
-    """A problem the user can fix; printed as one line, exit code 2."""
 
 
 def printable(text: str) -> str:
@@ -99,7 +100,10 @@ def configure_logging(level: str, verbose: bool) -> None:
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(
+    argv: Sequence[str] | None = None, *, embedder: Callable[[Settings], Embedder] | None = None
+) -> int:
+    """Run one command; `embedder` builds the model in place of EMBEDDING_MODEL (tests)."""
     parser = build_parser()
     args = parser.parse_args(argv)
     _escape_unprintable_output()
@@ -107,7 +111,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = load_settings()
         configure_logging(settings.log_level, args.verbose)
         handler: Handler = args.handler
-        code = handler(args, settings)
+        if embedder is None:
+            code = handler(args, settings)
+        else:
+            from bot.cli import compose
+
+            with compose.embedders(embedder):
+                code = handler(args, settings)
         sys.stdout.flush()  # here, where a closed pipe can still be handled
         return code
     except BrokenPipeError:

@@ -9,15 +9,12 @@ import json
 import logging
 import sys
 from collections.abc import Iterator, Sequence
-from dataclasses import replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from tqdm import tqdm
-
-from bot.cli import UserError, printable
-from bot.embedding.models import ModelNotFound, SentenceTransformerEmbedder, load_embedder
+from bot.cli import compose, printable
+from bot.cli.errors import UserError
 from bot.evaluation.calibration import format_model, format_sentences
 from bot.evaluation.labelled import (
     EvalFileError,
@@ -34,10 +31,9 @@ from bot.evaluation.labelled import (
 )
 from bot.evaluation.observe import merge, observe, observed_configs
 from bot.evaluation.report import held_out_summary, reliability_plot
-from bot.index.refresh import ReindexReport
 from bot.questions import Origin, QuestionLog, QuestionLogError, QuestionRecord, new_question_id
 from bot.retrieval.answers import Answer, by_article
-from bot.retrieval.engine import Engine, EngineConfig
+from bot.retrieval.engine import Engine
 from bot.retrieval.search import MODES, SHIPPED_MODE, Filters, Mode
 from bot.retrieval.serving import Options
 from bot.settings import Settings
@@ -105,52 +101,15 @@ def _date(text: str) -> date:
         raise argparse.ArgumentTypeError(f"{text!r} is not a date (YYYY-MM-DD)") from None
 
 
-def embedder_for(settings: Settings) -> SentenceTransformerEmbedder:
-    """The model the settings name, on their device and precision, or one clear error."""
-    try:
-        return load_embedder(
-            settings.embedding_model,
-            settings.cache_dir,
-            settings.embedding_batch_size,
-            precision=settings.embedding_precision,
-            device=settings.device,
-            threads=settings.embedding_threads,
-            runtime=settings.embedding_runtime,
-        )
-    except ModelNotFound as exc:
-        raise UserError(str(exc)) from None
-
-
 def run_model(args: argparse.Namespace, settings: Settings) -> int:
-    embedder = embedder_for(settings)
+    embedder = compose.embedder_for(settings)  # the configured model itself, whatever is injected
     print(f"model ready: {embedder.name} ({embedder.dimension} dimensions, {embedder.runtime})")
     return 0
 
 
-def open_engine(settings: Settings) -> tuple[Engine, ReindexReport]:
-    """Load the model and the (cached) index, showing progress while embedding."""
-    if not settings.corpus_dir.is_dir():
-        raise UserError(f"setting CORPUS_DIR: {settings.corpus_dir} is not a folder")
-    embedder = embedder_for(settings)
-    with tqdm(
-        total=0,
-        desc="embedding passages",
-        unit="passage",
-        file=sys.stderr,
-        disable=None,
-        leave=False,
-    ) as bar:
-
-        def progress(done: int, total: int) -> None:
-            bar.total = total
-            bar.update(done - bar.n)
-
-        engine, report = Engine.open(EngineConfig.from_settings(settings), embedder, progress)
-    return engine, report
-
-
 def run_ask(args: argparse.Namespace, settings: Settings) -> int:
-    engine, _ = open_engine(settings)
+    """Answer from the current index; only when there is none yet is it built first."""
+    engine = compose.root(settings).serving_engine()
     filters = Filters(args.category, args.tag, args.since, args.until)
     question_id = new_question_id()  # given before answering, as in Discord
     asked_at = datetime.now(UTC)
@@ -273,7 +232,8 @@ def format_answer(
 
 
 def run_reindex(args: argparse.Namespace, settings: Settings) -> int:
-    _, report = open_engine(settings)
+    """The one command that writes the index: brought up to date with CORPUS_DIR."""
+    _, report = compose.root(settings).refreshed_engine()
     print(report.summary())
     for skipped in report.skipped:
         print(f"  skipped {printable(skipped.source)}: {printable(skipped.reason)}")
@@ -288,22 +248,21 @@ def _read_all(paths: list[Path]) -> list[Labelled]:
 
 
 def engines_for(items: list[Labelled], settings: Settings) -> dict[str, Engine]:
-    """One engine per corpus the rows name, sharing one model. A fixture site keeps its
-    index in its own folder under CACHE_DIR/eval, so switching corpora re-embeds nothing
-    and never replaces the configured corpus's index."""
+    """One engine per corpus the rows name, sharing one model, each on its current index
+    (built only when it has none yet). A fixture site keeps its index in its own folder
+    under CACHE_DIR/eval, so switching corpora re-embeds nothing and never replaces the
+    configured corpus's index."""
+    root = compose.root(settings)
     engines: dict[str, Engine] = {}
-    embedder: SentenceTransformerEmbedder | None = None
     for corpus in dict.fromkeys(i.corpus for i in items):
         folder = corpus_folder(corpus)
         if folder is None:
-            engines[corpus] = open_engine(settings)[0]
+            engines[corpus] = root.serving_engine()
             continue
         if not folder.is_dir():
             raise UserError(f"corpus {corpus!r}: {folder} is not a folder")
-        embedder = embedder or embedder_for(settings)
-        own = EngineConfig.from_settings(settings.model_copy(update={"corpus_dir": folder}))
-        config = replace(own, cache_dir=settings.cache_dir / "eval" / corpus)
-        engines[corpus] = Engine.open(config, embedder)[0]
+        config = root.engine_config(folder, settings.cache_dir / "eval" / corpus)
+        engines[corpus] = root.serving_engine(config)
     return engines
 
 

@@ -19,7 +19,7 @@ from typing import Any
 import aiohttp
 import discord
 
-from bot.cli import UserError
+from bot.cli.errors import UserError
 from bot.discordbot import redaction
 from bot.discordbot.client import BlogBot, point_at_endpoints
 from bot.index.refresh import ReindexReport
@@ -58,7 +58,7 @@ def run_bot(args: argparse.Namespace, settings: Settings) -> int:
     token = discord_token(settings)
     redaction.add_secret(token)
     settings.admin_users()  # an admin id without a server stops the bot here, before loading
-    from bot.cli.answering import open_engine  # loads the model stack only when needed
+    from bot.cli.compose import open_engine  # loads the model stack only when needed
 
     try:
         asyncio.run(serve(settings, token, open_engine))

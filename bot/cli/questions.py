@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from bot.cli import UserError
+from bot.cli.errors import UserError
 from bot.questions import QuestionLog, QuestionLogError
 from bot.questions.privacy import UserHasher, load_or_create_salt
 from bot.reports.export import ExportQuery, export_questions

@@ -16,7 +16,7 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeAlias
 
-from bot.cli import UserError
+from bot.cli.errors import UserError
 from bot.settings import Settings
 
 if TYPE_CHECKING:
@@ -101,13 +101,13 @@ def _database_or_none(settings: Settings) -> Path | None:
 
 
 def run_gaps(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.cli.answering import embedder_for
+    from bot.cli import compose
     from bot.reports.gaps import find_gaps
 
     db_path = _database_or_none(settings)
     if db_path is None:
         return 0
-    embedder = embedder_for(settings)
+    embedder = compose.root(settings).embedder()
     groups = asyncio.run(
         find_gaps(
             db_path,

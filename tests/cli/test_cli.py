@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import answering, main
+from bot.cli import compose, main
 from bot.retrieval.search import SHIPPED_MODE
 from bot.settings import load_settings
 from tests.conftest import ROOT, SAMPLE_CORPUS
@@ -76,11 +76,11 @@ def test_the_model_is_loaded_as_the_settings_say(monkeypatch: pytest.MonkeyPatch
         seen.update(options)
         return object()
 
-    monkeypatch.setattr(answering, "load_embedder", fake_load)
+    monkeypatch.setattr(compose, "load_embedder", fake_load)
     settings = load_settings(
         embedding_precision="int8", device="cpu", embedding_threads=1, embedding_runtime="torch"
     )
-    answering.embedder_for(settings)
+    compose.embedder_for(settings)
     assert seen == {"precision": "int8", "device": "cpu", "threads": 1, "runtime": "torch"}
 
 

@@ -1,8 +1,8 @@
 """`python -m bot` when things go wrong: odd file names, closed pipes, an unwritable log,
 bad URLs, Discord out of reach. Each is one line and an honest exit code, never a traceback.
 
-The fake embedder stands in for the model (``answering.load_embedder`` is replaced), so
-these run in seconds on the sample corpus.
+The fake embedder stands in for the model (handed to the composition root), so these
+run in seconds on the sample corpus.
 """
 
 from __future__ import annotations
@@ -15,12 +15,13 @@ import socket
 import subprocess
 import sys
 import textwrap
+from collections.abc import Iterator
 from pathlib import Path
 
 import discord
 import pytest
 
-from bot.cli import answering, main
+from bot.cli import compose, main
 from bot.settings import SettingsError, load_settings
 from tests.conftest import ROOT, SAMPLE_CORPUS
 from tests.fakes import HashEmbedder
@@ -29,14 +30,14 @@ QUESTION = "GPT-4oについて何て書いてある？"
 
 
 @pytest.fixture
-def fake_cli(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+def fake_cli(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Path]:
     """The CLI on the sample corpus with the fake embedder, in an empty folder (no .env)."""
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("CORPUS_DIR", str(SAMPLE_CORPUS))
     monkeypatch.setenv("CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.setenv("QUESTION_DB", str(tmp_path / "data" / "questions.db"))
-    monkeypatch.setattr(answering, "load_embedder", lambda *a, **k: HashEmbedder())
-    return tmp_path
+    with compose.embedders(lambda settings: HashEmbedder()):
+        yield tmp_path
 
 
 def error_lines(err: str) -> list[str]:
@@ -68,10 +69,9 @@ def test_ask_into_a_closed_pipe_exits_quietly(tmp_path: Path) -> None:
         f"""
         import sys
         sys.path.insert(0, {str(ROOT)!r})
-        from bot.cli import answering, main
+        from bot.cli import main
         from tests.fakes import HashEmbedder
-        answering.load_embedder = lambda *a, **k: HashEmbedder()
-        sys.exit(main(["ask", {QUESTION!r}, "--no-log"]))
+        sys.exit(main(["ask", {QUESTION!r}, "--no-log"], embedder=lambda s: HashEmbedder()))
         """
     )
     env = {

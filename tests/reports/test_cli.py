@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from bot.cli import main
-from bot.embedding import models as embeddings
+from bot.cli import compose, main
 from tests.fakes import HashEmbedder
 
 from .conftest import QuestionLogFile
@@ -17,20 +18,31 @@ from .conftest import QuestionLogFile
 T0 = datetime(2026, 2, 5, 3, 0, tzinfo=UTC)
 
 
+@dataclass
+class Env:
+    log: QuestionLogFile
+    embedder: HashEmbedder  # what the CLI embeds the questions with: never the real model
+
+
 @pytest.fixture
 def env(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, log_file: QuestionLogFile
-) -> QuestionLogFile:
+) -> Iterator[Env]:
     """Run the CLI against the test log with the hash embedder, away from any `.env`."""
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("QUESTION_DB", str(log_file.path))
     monkeypatch.setenv("TIMEZONE", "Asia/Tokyo")
-    monkeypatch.setattr(embeddings, "load_embedder", lambda *args, **kwargs: HashEmbedder())
     log_file.add("Llama 4の発売日は？", T0, user="a")
     log_file.add("Llama 4の発売日は？", T0, user="b")
     log_file.add("明日の天気は？", T0, user="a", tier="related")
     log_file.add("MetaのEmuとは？", T0, tier="answer")
-    return log_file
+    fake = HashEmbedder()
+
+    def only_the_fake(settings: object) -> HashEmbedder:
+        return fake
+
+    with compose.embedders(only_the_fake):
+        yield Env(log_file, fake)
 
 
 def test_missing_log_says_so(
@@ -46,34 +58,35 @@ def test_missing_log_says_so(
         )
 
 
-def test_gaps_table(env: QuestionLogFile, capsys: pytest.CaptureFixture[str]) -> None:
+def test_gaps_table(env: Env, capsys: pytest.CaptureFixture[str]) -> None:
     """The table lists the most asked gap first with its reader count."""
     assert main(["gaps", "--top", "5"]) == 0
+    assert env.embedder.calls > 0, "gaps embeds the unanswered questions with the fake"
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].startswith("#")
     assert "Llama 4の発売日は？" in lines[2] and "2026-02-05 12:00" in lines[2]
     assert "明日の天気は？" in lines[3]
 
 
-def test_gaps_csv_file_has_bom(env: QuestionLogFile, tmp_path: Path) -> None:
+def test_gaps_csv_file_has_bom(env: Env, tmp_path: Path) -> None:
     """--format csv --out writes UTF-8 with BOM for spreadsheets."""
     out = tmp_path / "gaps.csv"
     assert main(["gaps", "--format", "csv", "--out", str(out)]) == 0
     data = out.read_bytes()
     assert data.startswith(b"\xef\xbb\xbfrank,")
     assert "Llama 4の発売日は？" in data.decode("utf-8-sig")
+    assert env.embedder.calls > 0
 
 
-def test_gaps_jsonl(env: QuestionLogFile, capsys: pytest.CaptureFixture[str]) -> None:
+def test_gaps_jsonl(env: Env, capsys: pytest.CaptureFixture[str]) -> None:
     """--format jsonl prints one group per line."""
     assert main(["gaps", "--format", "jsonl", "--top", "1"]) == 0
     (line,) = capsys.readouterr().out.splitlines()
     assert json.loads(line)["size"] == 2
+    assert env.embedder.calls > 0
 
 
-def test_stats_with_plot(
-    env: QuestionLogFile, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_stats_with_plot(env: Env, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """stats prints the report and --plot writes a PNG."""
     out = tmp_path / "stats.png"
     assert main(["stats", "--plot", str(out)]) == 0
@@ -81,7 +94,7 @@ def test_stats_with_plot(
     assert out.read_bytes().startswith(b"\x89PNG")
 
 
-def test_bad_date_is_a_usage_error(env: QuestionLogFile) -> None:
+def test_bad_date_is_a_usage_error(env: Env) -> None:
     """--since must be YYYY-MM-DD."""
     with pytest.raises(SystemExit) as exit_info:
         main(["stats", "--since", "yesterday"])
