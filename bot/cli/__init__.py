@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 from bot.cli.errors import UserError as UserError  # re-exported: the handlers raise it
 from bot.corpus.errors import SiteReadFailed
-from bot.discordbot import redaction
+from bot.questions import redaction
 from bot.settings import Settings, SettingsError, load_settings
 
 if TYPE_CHECKING:
@@ -34,7 +34,7 @@ COMMAND_MODULES = (
     "bot.cli.answering",  # ask, reindex, eval
     "bot.cli.questions",  # export, purge, forget
     "bot.cli.reports",  # gaps, stats, editors
-    "bot.cli.discord_run",  # run
+    "bot.cli.run_command",  # run (imports discord.py only when it runs)
     "bot.cli.ops",  # backup, invite
 )
 

@@ -1,5 +1,8 @@
 """``python -m bot run``: the Discord bot, with the same engine as the other commands.
 
+Loaded only when ``run`` runs (:mod:`bot.cli.run_command` registers the sub-command), so
+no other command imports discord.py.
+
 Resources are built in order before the bot connects: the index is ready (from the
 cache) before any command is served, and the question log is open before the first
 question. SIGTERM (and Ctrl-C) stops taking questions, lets those in flight finish,
@@ -14,16 +17,14 @@ import contextlib
 import logging
 import signal
 from collections.abc import Callable, Iterator
-from typing import Any
 
 import aiohttp
 import discord
 
 from bot.cli.errors import UserError
-from bot.discordbot import redaction
 from bot.discordbot.client import BlogBot, point_at_endpoints
 from bot.index.refresh import ReindexReport
-from bot.questions import QuestionLog, QuestionLogError
+from bot.questions import QuestionLog, QuestionLogError, redaction
 from bot.questions.privacy import UserHasher, load_or_create_salt
 from bot.retrieval.engine import Engine
 from bot.settings import Settings
@@ -36,11 +37,6 @@ STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
 class DiscordUnreachable(Exception):
     """Logging in failed before Discord answered: no route, refused, DNS, timeout."""
-
-
-def register(sub: Any) -> None:
-    run = sub.add_parser("run", help="run the Discord bot (needs DISCORD_TOKEN)")
-    run.set_defaults(handler=run_bot)
 
 
 def discord_token(settings: Settings) -> str:
