@@ -9,12 +9,13 @@ import json
 import logging
 import sys
 from collections.abc import Iterator, Sequence
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from bot.cli import compose, printable
 from bot.cli.errors import UserError
+from bot.cli.options import day
 from bot.evaluation.calibration import format_model, format_sentences
 from bot.evaluation.labelled import (
     EvalFileError,
@@ -52,8 +53,8 @@ def register(sub: Any) -> None:
     ask.add_argument("--json", action="store_true", help="print the answer as JSON")
     ask.add_argument("--category", help="only articles in this category")
     ask.add_argument("--tag", help="only articles with this tag")
-    ask.add_argument("--since", type=_date, help="only articles on or after YYYY-MM-DD")
-    ask.add_argument("--until", type=_date, help="only articles on or before YYYY-MM-DD")
+    ask.add_argument("--since", type=day, help="only articles on or after YYYY-MM-DD")
+    ask.add_argument("--until", type=day, help="only articles on or before YYYY-MM-DD")
     ask.add_argument(
         "--no-log", action="store_true", help="do not record the question in QUESTION_DB"
     )
@@ -92,13 +93,6 @@ def register(sub: Any) -> None:
     )
     evaluate.add_argument("--plot", type=Path, help="with --cv: write a reliability plot (PNG)")
     evaluate.set_defaults(handler=run_eval)
-
-
-def _date(text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a date (YYYY-MM-DD)") from None
 
 
 def run_model(args: argparse.Namespace, settings: Settings) -> int:

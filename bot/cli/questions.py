@@ -18,6 +18,7 @@ from bot.cli.errors import UserError
 from bot.questions import QuestionLog, QuestionLogError
 from bot.questions.privacy import UserHasher, load_or_create_salt
 from bot.reports.export import ExportQuery, export_questions
+from bot.retrieval import days
 from bot.settings import Settings
 
 
@@ -68,9 +69,9 @@ def parse_day(option: str, value: str | None) -> date | None:
     if value is None:
         return None
     try:
-        return date.fromisoformat(value.strip())
-    except ValueError:
-        raise UserError(f"{option}: expected a date like 2024-05-01, got {value!r}") from None
+        return days.parse_day(value)
+    except days.NotADay as exc:
+        raise UserError(f"{option}: {exc}") from None
 
 
 def parse_id(option: str, value: str | None) -> int | None:

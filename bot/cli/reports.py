@@ -12,11 +12,11 @@ import logging
 import shutil
 import sys
 from collections.abc import Sequence
-from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeAlias
 
 from bot.cli.errors import UserError
+from bot.cli.options import day
 from bot.settings import Settings
 
 if TYPE_CHECKING:
@@ -34,13 +34,6 @@ def register(sub: SubParsers) -> None:
     _register_editors(sub)
 
 
-def _day(text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a date: {text!r} (use YYYY-MM-DD)") from None
-
-
 def _positive(text: str) -> int:
     if not text.isdigit() or int(text) < 1:
         raise argparse.ArgumentTypeError(f"not a positive whole number: {text!r}")
@@ -56,7 +49,7 @@ def _register_gaps(sub: SubParsers) -> None:
         description="Group questions answered only with related articles or not at all "
         "(near-duplicates by embedding similarity), most readers first. Times are in TIMEZONE.",
     )
-    gaps.add_argument("--since", type=_day, metavar="DATE", help="first day, YYYY-MM-DD")
+    gaps.add_argument("--since", type=day, metavar="DATE", help="first day, YYYY-MM-DD")
     gaps.add_argument("--top", type=_positive, default=20, metavar="N", help="groups (20)")
     gaps.add_argument(
         "--format", choices=("table", "csv", "jsonl"), default="table", help="output (table)"
@@ -77,7 +70,7 @@ def _register_stats(sub: SubParsers) -> None:
         help="questions per day, share answered, top articles, votes",
         description="Summarise the question log; days are in TIMEZONE.",
     )
-    stats.add_argument("--since", type=_day, metavar="DATE", help="first day, YYYY-MM-DD")
+    stats.add_argument("--since", type=day, metavar="DATE", help="first day, YYYY-MM-DD")
     stats.add_argument("--plot", type=Path, metavar="FILE.png", help="also draw a chart")
     stats.set_defaults(handler=run_stats)
 

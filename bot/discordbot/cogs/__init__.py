@@ -17,6 +17,7 @@ from discord import app_commands
 
 from bot.discordbot.interactions import NO_MENTIONS, NotAdmin, UserFacingError
 from bot.discordbot.messages import Lang, language_of
+from bot.retrieval import days
 
 if TYPE_CHECKING:
     from bot.discordbot.client import BlogBot
@@ -35,9 +36,9 @@ def parse_day(value: str | None) -> date | None:
     if value is None or not value.strip():
         return None
     try:
-        return date.fromisoformat(value.strip())
-    except ValueError:
-        raise UserFacingError("bad_date", value=value.strip()[:40]) from None
+        return days.parse_day(value)
+    except days.NotADay as exc:
+        raise UserFacingError("bad_date", value=exc.text[:40]) from None
 
 
 def parse_range(since: str | None, until: str | None) -> tuple[date | None, date | None]:
