@@ -24,10 +24,9 @@ from bot.corpus.frontmatter import (
     categories_for,
     clean_excerpt,
     clean_title,
-    decode,
     jekyll_date,
     optional_text,
-    split_front_matter,
+    read_front_matter,
     stated_date,
     tag_names,
 )
@@ -51,7 +50,6 @@ __all__ = [
     "site_files",
 ]
 
-MAX_FILE_BYTES = 5 * 1024 * 1024
 MEMORY_REASON = "needs more memory than one file may use"
 END_MARKERS = re.compile(r"\n-{3,}\s*END\s*-{3,}\s*$", re.IGNORECASE)
 _DOC_TYPES = {"post": "posts", "draft": "drafts", "page": "pages"}
@@ -125,8 +123,7 @@ def read_file(
 
 def read_article(found: SiteFile, site: SiteConfig, links: LinkTable) -> Article | None:
     """Parse one file; None when Jekyll would not publish it (`published: false`)."""
-    raw = _read_bytes(found.path)
-    own, body = split_front_matter(decode(raw, site.encoding))
+    own, body = read_front_matter(found.path, site.encoding)
     meta = {**site.defaults_for(found.source, _DOC_TYPES[found.kind]), **own}
     if meta.get("published") is False:
         log.info("not published (published: false): %s", found.source)
@@ -191,13 +188,3 @@ def _fallback_title(body: str, found: SiteFile) -> str:
             if block.is_heading and block.text:
                 return block.text
     return Path(found.source).stem
-
-
-def _read_bytes(path: Path) -> bytes:
-    try:
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise UnreadableArticle(f"file is {size} bytes, over the {MAX_FILE_BYTES} limit")
-        return path.read_bytes()
-    except OSError as exc:
-        raise UnreadableArticle(f"cannot read file ({exc.strerror})") from None

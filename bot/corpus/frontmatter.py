@@ -11,6 +11,7 @@ import codecs
 import logging
 import re
 from datetime import date, datetime, time
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -24,6 +25,7 @@ from bot.corpus.yamlsafe import YamlRefused, load_yaml
 log = logging.getLogger(__name__)
 
 MAX_TAGS = 100
+MAX_FILE_BYTES = 5 * 1024 * 1024  # the largest file read, as an article or a link's target
 
 DATE_FORMATS = ("%Y-%m-%d %H:%M:%S %z", "%Y-%m-%d %H:%M %z", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d")
 _FILENAME_DATE = re.compile(r"(?:^|/)([0-9]{2,4})-([0-9]{1,2})-([0-9]{1,2})-[^/]*$")
@@ -57,6 +59,21 @@ def decode(raw: bytes, encoding: str = "utf-8") -> str:
     if not text.strip():
         raise UnreadableArticle("file is empty")
     return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def read_front_matter(path: Path, encoding: str = "utf-8") -> tuple[dict[str, Any], str]:
+    """A file's own front matter and the text after it, read as Jekyll reads a post or a
+    page; the one reader of files for both articles and `{% link %}` targets. Raises
+    `UnreadableArticle` for a file over MAX_FILE_BYTES, one that cannot be read or decoded,
+    and front matter that is not a YAML mapping."""
+    try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise UnreadableArticle(f"file is {size} bytes, over the {MAX_FILE_BYTES} limit")
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise UnreadableArticle(f"cannot read file ({exc.strerror})") from None
+    return split_front_matter(decode(raw, encoding))
 
 
 def split_front_matter(text: str) -> tuple[dict[str, Any], str]:

@@ -17,9 +17,8 @@ from bot.corpus.discovery import POST_NAME, SiteFile
 from bot.corpus.frontmatter import (
     UnreadableArticle,
     categories_for,
-    decode,
     jekyll_date,
-    split_front_matter,
+    read_front_matter,
     stated_date,
 )
 from bot.corpus.gitdates import commit_dates
@@ -27,8 +26,6 @@ from bot.corpus.permalinks import expand_permalink, page_url
 from bot.corpus.site import SiteConfig
 
 log = logging.getLogger(__name__)
-
-MAX_LINK_BYTES = 5 * 1024 * 1024
 
 
 class LinkTable:
@@ -107,9 +104,7 @@ class LinkTable:
 
     def _target_url(self, found: SiteFile) -> str | None:
         try:
-            if found.path.stat().st_size > MAX_LINK_BYTES:
-                return None
-            meta, _ = split_front_matter(decode(found.path.read_bytes(), self.site.encoding))
+            meta, _ = read_front_matter(found.path, self.site.encoding)
             meta = {**self.site.defaults_for(found.source, found.kind + "s"), **meta}
             source = found.source if found.kind == "post" else ""
             stated = stated_date(meta.get("date"), source, self.site.tz)
