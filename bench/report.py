@@ -7,6 +7,11 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+from bench.tables import END, START
+from bench.tables import ms as _ms
+from bench.tables import stage_cell as stage_cell
+from bench.tables import stages_timed as stages_timed
+
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
 
@@ -101,19 +106,6 @@ def rows(results: dict[str, Any]) -> list[tuple[str, list[str]]]:
     return table
 
 
-def stages_timed(runs: list[dict[str, Any]]) -> list[str]:
-    """The stages the runs timed, in the order timed (the engine's stages may change)."""
-    names: dict[str, None] = {}
-    for run in runs:
-        names.update(dict.fromkeys(run["serve"]["latency_ms"]))
-    return list(names)
-
-
-def stage_cell(r: dict[str, Any], stage: str) -> str:
-    latency = r["serve"]["latency_ms"]
-    return _ms(latency[stage]) if stage in latency else "–"
-
-
 def _recall(r: dict[str, Any]) -> str:
     serve = r["serve"]
     if not r["cold"]["ann"]:
@@ -138,10 +130,6 @@ def _latency_ratios(r: dict[str, Any]) -> str:
     ours = r["serve"]["latency_ms"]["total"]["p50"]
     naive, lexical = r["naive"]["latency_ms"]["p50"], r["bm25"]["latency_ms"]["p50"]
     return f"{ours / naive:.2f}× / {ours / lexical:.2f}×"
-
-
-def _ms(values: dict[str, float], keys: tuple[str, ...] = ("p50", "p95", "p99")) -> str:
-    return " / ".join(f"{values[k]:.1f}" for k in keys)
 
 
 def markdown(results: dict[str, Any]) -> str:
@@ -201,8 +189,6 @@ def write_report(results: dict[str, Any]) -> None:
 
 def _site_section(path: Path) -> str:
     """The real sites' section of the current page, kept when the synthetic part is rewritten."""
-    from bench.sites import END, START
-
     text = path.read_text(encoding="utf-8") if path.is_file() else ""
     if START not in text or END not in text:
         return ""

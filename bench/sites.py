@@ -17,8 +17,10 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import ROOT, SITE, TIMEZONE, peak_rss_mb, percentiles_ms, questions
-from bench.report import stage_cell, stages_timed
 from bench.serving import timed_answer
+from bench.tables import END as END
+from bench.tables import START as START
+from bench.tables import stage_cell, stages_timed
 from bot.embedding.models import SentenceTransformerEmbedder, load_embedder
 from bot.index.analysis import JapaneseAnalyzer
 from bot.index.refresh import CorpusSpec, refresh
@@ -28,8 +30,6 @@ from bot.settings import EMBEDDED_MODEL
 FIXTURES = ROOT / "tests" / "data" / "sites"
 FIXTURE_NAMES = ("ruby-lang", "vim-jp", "jekyll-docs")
 LABELS = ROOT / "tests" / "data" / "eval"
-START = "<!-- real sites: start -->"
-END = "<!-- real sites: end -->"
 
 
 def site_questions(name: str) -> list[str]:
