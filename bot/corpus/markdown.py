@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from itertools import accumulate
 
 from markdown_it import MarkdownIt
+from markdown_it.rules_block import StateBlock
+from markdown_it.rules_block.table import table as _gfm_table
 from markdown_it.token import Token
 from mdit_py_plugins.deflist import deflist_plugin
 from mdit_py_plugins.footnote import footnote_plugin
@@ -41,6 +43,32 @@ _CODE_SPAN = re.compile(r"(`+).+?\1")
 _HTML_TAG_NAME = re.compile(r"</?([A-Za-z][A-Za-z0-9]*)")
 _LINE_BREAKING_TAGS = BLOCK_ELEMENTS | {"br"}
 
+# A table's cells become tokens (about a kilobyte each) and tables are never prose: past
+# this many cells the rest of its rows are passed over without any.
+MAX_TABLE_CELLS = 2_000
+
+
+def _capped_table(state: StateBlock, start: int, end: int, silent: bool) -> bool:
+    """markdown-it's table rule, given at most MAX_TABLE_CELLS cells' worth of rows; the
+    rows after them are skipped as the rule would have read them, without tokens."""
+    columns = state.src.count("|", state.bMarks[start], state.eMarks[start]) + 1
+    if columns > MAX_TABLE_CELLS:
+        return False  # a paragraph of pipes: kramdown's table reading drops it
+    limit = min(end, start + 2 + MAX_TABLE_CELLS // columns)
+    if not _gfm_table(state, start, limit, silent):
+        return False
+    if silent or state.line < limit:
+        return True
+    terminators = state.md.block.ruler.getRules("table")
+    line = state.line
+    while line < end and not state.isEmpty(line) and state.sCount[line] >= state.blkIndent:
+        if state.is_code_block(line) or any(rule(state, line, end, True) for rule in terminators):
+            break
+        line += 1
+    state.line = line
+    return True
+
+
 _PARSER = (
     MarkdownIt("commonmark", {"html": True})
     .enable(["table", "strikethrough"])
@@ -48,6 +76,7 @@ _PARSER = (
     .use(deflist_plugin)
     .use(kramdown_inline_plugin)
 )
+_PARSER.block.ruler.at("table", _capped_table, {"alt": ["paragraph", "reference"]})
 _SKIPPED_CONTAINERS = {"table_open": "table_close"}
 _CONTAINER_STARTS = frozenset({"list_item_open", "blockquote_open", "dd_open", "footnote_open"})
 

@@ -9,6 +9,7 @@ import tracemalloc
 
 from bot.corpus import liquid_render
 from bot.corpus.heading_ids import HeadingIds
+from bot.corpus.markdown import document_blocks
 from tests.hostile import finishes
 
 
@@ -77,3 +78,17 @@ def test_a_filter_cannot_build_a_value_of_hundreds_of_megabytes() -> None:
     assert rendered == ""  # not rendered: its Liquid is removed
     assert peak < 50_000_000
     assert _render(doubled.replace("13", "3") + "{{ s | size }}") == "16"
+
+
+def test_a_long_pipe_table_is_read_in_bounded_memory() -> None:
+    """Each cell was a handful of markdown-it tokens: a 150 kB table took about 95 MB."""
+    row = "|a" * 20 + "|\n"
+    document = "|h" * 20 + "|\n" + "|-" * 20 + "|\n" + row * 3_500 + "\nafter\n\n|b|\n|-|\n|c|\n"
+    tracemalloc.start()
+    try:
+        blocks = document_blocks(document)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert [block.text for block in blocks] == ["after"]
+    assert peak < 30_000_000
