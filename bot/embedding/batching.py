@@ -34,7 +34,6 @@ class QueryBatcher:
         self.embedder = embedder
         self.max_batch = max_batch
         self.max_wait = max_wait_ms / 1000
-        self.batches = 0  # model calls made, for tests and metrics
         self._waiting: list[Waiting] = []
         self._full = asyncio.Event()
         self._worker: asyncio.Task[None] | None = None
@@ -73,7 +72,6 @@ class QueryBatcher:
         live = [(text, future) for text, future in batch if not future.cancelled()]
         if not live:
             return
-        self.batches += 1
         try:
             vectors = await asyncio.to_thread(self.embedder.embed_queries, [t for t, _ in live])
         except Exception as exc:  # noqa: BLE001 - handed to every caller of this batch

@@ -46,7 +46,6 @@ log = logging.getLogger(__name__)
 
 DEFAULT_THRESHOLD = 0.96
 THRESHOLD_GRID = tuple(round(0.80 + 0.01 * i, 2) for i in range(20))  # 0.80 … 0.99
-GAP_TIERS = ("related", "none")
 _BLOCK_ROWS = 512  # similarity rows computed at a time, to bound memory on large logs
 
 _GAP_SQL = """

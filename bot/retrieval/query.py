@@ -25,7 +25,6 @@ _INVISIBLE = {"Cc", "Cf", "Co", "Cn", "Cs"}
 class Query:
     text: str  # what is searched
     language: str  # "ja", "en" or "other"
-    truncated: bool = False
 
     @property
     def empty(self) -> bool:
@@ -40,9 +39,8 @@ def clean_question(raw: str, max_chars: int = 500) -> Query:
     text = _MARKUP.sub(" ", text)
     text = "".join(ch if unicodedata.category(ch) not in _INVISIBLE else " " for ch in text)
     text = _SPACES.sub(" ", text).strip()
-    truncated = len(text) > max_chars
     text = text[:max_chars].rstrip()
-    return Query(text=text, language=detect_language(text), truncated=truncated)
+    return Query(text=text, language=detect_language(text))
 
 
 def detect_language(text: str) -> str:

@@ -24,9 +24,9 @@ def test_markup_and_invisibles_are_stripped(raw: str, expected: str) -> None:
 
 
 def test_long_question_is_capped() -> None:
-    """6 000 characters are cut to the cap and flagged as truncated."""
-    query = clean_question("あ" * 6000, max_chars=500)
-    assert len(query.text) == 500 and query.truncated
+    """6 000 characters are cut to the cap; a question within it is kept whole."""
+    assert len(clean_question("あ" * 6000, max_chars=500).text) == 500
+    assert clean_question("あ" * 500, max_chars=500).text == "あ" * 500
 
 
 @pytest.mark.parametrize("raw", ["", "   ", "？？！", "😀🎉", "<@1> @here", "\u200b\u202e"])
