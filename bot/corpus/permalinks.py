@@ -194,28 +194,38 @@ def post_slug_from_filename(filename: str) -> str:
     return re.sub(r"\.*\Z", "", match.group(2))
 
 
-def absolute_url(site_url: str, baseurl: str, path: str, anchor: str | None = None) -> str:
+def heading_link(article_url: str, anchor: str | None) -> str:
+    """The link to a heading: the article's URL (from `absolute_url`, used as it is) + "#"
+    + the heading's id; the article's URL alone when there is no id. Every link to a
+    heading is made here.
+
+    The id (as kramdown generates it, `bot.corpus.heading_ids`) goes in with its UTF-8
+    bytes outside the fragment's characters percent-encoded, so the link stays ASCII for
+    Discord; browsers percent-decode a fragment before matching it against element ids, so
+    it still lands on the heading. The id is encoded as is (no NFC), because the browser
+    compares it code point by code point.
+    """
+    return article_url + "#" + quote(anchor, safe=_FRAGMENT_SAFE) if anchor else article_url
+
+
+def absolute_url(site_url: str, baseurl: str, path: str) -> str:
     """Jekyll lib/jekyll/filters/url_filters.rb absolute_url: site_url + baseurl + path.
 
     Like the filter, the result is normalized as Addressable::URI#normalize does (scheme and
     host lower-cased, default port dropped, path segments NFC and percent-encoded) and an
     already absolute `path` is returned untouched. Unlike it, trailing slashes of `site_url`
-    and `baseurl` never double a slash. `anchor` (a heading id) becomes "#" plus its UTF-8
-    bytes percent-encoded, so the URL stays ASCII for Discord; browsers percent-decode a
-    fragment before matching it against element ids, so it still lands on the heading. The
-    id is encoded as is (no NFC), because the browser compares it code point by code point.
+    and `baseurl` never double a slash. A heading's link adds to it (`heading_link`).
     """
-    fragment = "#" + quote(anchor, safe=_FRAGMENT_SAFE) if anchor else ""
     if urlsplit(path).scheme:
-        return path + fragment
+        return path
     site = urlsplit(site_url.rstrip("/"))
     scheme = site.scheme.lower()
     full_path = _normalize_path(site.path + _relative_path(baseurl, path))
     if not path and not baseurl and site_url.endswith("/") and not full_path.endswith("/"):
-        full_path += "/"  # an article URL ending in "/" keeps it before its "#heading"
+        full_path += "/"  # a URL given whole (no baseurl, no path) keeps its last "/"
     if not full_path and scheme in _DEFAULT_PORTS:
         full_path = "/"
-    return urlunsplit((scheme, _normalize_netloc(site), full_path, "", "")) + fragment
+    return urlunsplit((scheme, _normalize_netloc(site), full_path, "", ""))
 
 
 def _relative_path(baseurl: str, path: str) -> str:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from bot.corpus.permalinks import absolute_url
+from bot.corpus.permalinks import heading_link
 from bot.index.snapshot import Index
 from bot.retrieval.answers import Result, Tier
 from bot.retrieval.assessment import Assessment
@@ -77,10 +77,9 @@ def result_for(index: Index, hit: Hit, rank: int, excerpt: str, own: float) -> R
     own confidence `own`."""
     passage = index.passages[hit.row]
     article = index.articles[passage.source]
-    url = absolute_url(article.url, "", "", passage.anchor) if passage.anchor else article.url
     return Result(
         title=article.title,
-        url=url,
+        url=heading_link(article.url, passage.anchor),
         date=article.day or None,
         heading=passage.heading,
         excerpt=excerpt,

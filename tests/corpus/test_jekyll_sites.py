@@ -1,6 +1,6 @@
 """The fixture sites under tests/data/sites/ read as `jekyll build` builds them.
 
-Every URL, heading id and post date the bot derives is compared with what real Jekyll
+Every URL, heading id, heading link and post date the bot derives is compared with what real Jekyll
 (tests/jekyll_golden.py) produced for the same file, and every passage is checked for
 template or Markdown markup that a reader would otherwise see.
 """
@@ -10,12 +10,14 @@ from __future__ import annotations
 import re
 from functools import cache
 from pathlib import Path
+from urllib.parse import unquote
 
 import pytest
 
 from bot.corpus.articles import Article, Corpus
 from bot.corpus.heading_ids import HeadingIds
 from bot.corpus.passages import heading_anchors, split_article
+from bot.corpus.permalinks import heading_link
 from bot.corpus.reader import load_corpus
 from tests.jekyll_golden import (
     FIXTURE_SITES,
@@ -74,6 +76,11 @@ def _differences(article: Article, doc: BuiltDocument, prefix: str) -> list[str]
         out.append(f"{doc.path}: url {article.url} != {prefix + doc.url}")
     if list(heading_anchors(article)) != list(doc.heading_ids):
         out.append(f"{doc.path}: ids {heading_anchors(article)} != {list(doc.heading_ids)}")
+    for anchor, wanted in zip(heading_anchors(article), doc.heading_ids, strict=False):
+        link = heading_link(article.url, anchor)
+        page, _, fragment = link.partition("#")
+        if page != prefix + doc.url or unquote(fragment) != wanted or not link.isascii():
+            out.append(f"{doc.path}: heading link {link} does not lead to #{wanted}")
     if doc.kind == "post" and article.day != doc.date:
         out.append(f"{doc.path}: date {article.day} != {doc.date}")
     if article.kind != ("post" if doc.kind == "post" else "page"):

@@ -15,6 +15,7 @@ from bot.corpus.permalinks import (
     PERMALINK_STYLES,
     absolute_url,
     expand_permalink,
+    heading_link,
     post_slug_from_filename,
 )
 
@@ -257,16 +258,39 @@ def test_absolute_url(site_url: str, baseurl: str, path: str, expected: str) -> 
         ("code_x", "#code_x"),
     ],
 )
-def test_absolute_url_anchor(anchor: str | None, expected_fragment: str) -> None:
+def test_heading_link_fragment(anchor: str | None, expected_fragment: str) -> None:
     """A heading id becomes a percent-encoded UTF-8 fragment; none or empty adds nothing."""
-    url = absolute_url(SITE_URL, "/blog", "/a.html", anchor)
+    url = heading_link(absolute_url(SITE_URL, "/blog", "/a.html"), anchor)
     assert url == "http://localhost:4000/blog/a.html" + expected_fragment
+
+
+@pytest.mark.parametrize(
+    ("article_url", "anchor", "expected"),
+    [
+        ("http://localhost:4000/2025/12/25/ruby-4/", "ruby-box", "/2025/12/25/ruby-4/#ruby-box"),
+        ("http://localhost:4000/a.html", "a b#c%d", "/a.html#a%20b%23c%25d"),
+        ("http://localhost:4000/a.html", "q?/x:@!$&'()*+,;=", "/a.html#q?/x:@!$&'()*+,;="),
+        ("http://localhost:4000/a.html", 'x"<>`{}|\\^', "/a.html#x%22%3C%3E%60%7B%7D%7C%5C%5E"),
+    ],
+)
+def test_heading_link_joins_the_article_url_as_it_is(
+    article_url: str, anchor: str, expected: str
+) -> None:
+    """The article's URL is kept to the character (its trailing "/" too); only the id is
+    escaped: what a fragment may hold stays, the rest is percent-encoded."""
+    assert heading_link(article_url, anchor) == SITE_URL + expected
+
+
+def test_heading_link_to_a_page_served_elsewhere() -> None:
+    """A permalink that is already a full URL is linked to as it is, as Jekyll serves it."""
+    url = absolute_url(SITE_URL, "/blog", "https://Other.example/X%7e/")
+    assert heading_link(url, "見出し") == "https://Other.example/X%7e/#%E8%A6%8B%E5%87%BA%E3%81%97"
 
 
 @pytest.mark.parametrize("anchor", ["画像生成の競争を超えてmetaが狙う本質とは", "ⅳ--ⓐ-０", "é-あ"])
 def test_anchor_is_ascii_and_decodes_to_the_id(anchor: str) -> None:
     """The fragment is plain ASCII and percent-decodes back to the exact heading id."""
-    url = absolute_url(SITE_URL, "", "/a.html", anchor)
+    url = heading_link(absolute_url(SITE_URL, "", "/a.html"), anchor)
     assert url.isascii()
     assert unquote(urlsplit(url).fragment) == anchor
 

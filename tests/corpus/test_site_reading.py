@@ -17,7 +17,7 @@ import pytest
 
 from bot.corpus.articles import Article, Corpus
 from bot.corpus.passages import split_article
-from bot.corpus.permalinks import absolute_url
+from bot.corpus.permalinks import heading_link
 from bot.corpus.reader import ReadLimits, load_corpus
 from tests.conftest import SITE_URL
 
@@ -83,7 +83,7 @@ def test_heading_link_keeps_the_trailing_slash(tmp_path: Path) -> None:
     _write(tmp_path, "_posts/2025-12-25-ruby-4.md", _page("t", "## Ruby Box\n\n本文です。"))
     [article] = _load(tmp_path).articles
     [passage] = split_article(article)
-    link = absolute_url(article.url, "", "", passage.anchor)
+    link = heading_link(article.url, passage.anchor)
     assert link == f"{SITE_URL}/2025/12/25/ruby-4/#ruby-box"
 
 
