@@ -42,6 +42,10 @@ _TABLE_PIPE = re.compile(r"^\||[^\\]\|")
 _CODE_SPAN = re.compile(r"(`+).+?\1")
 _HTML_TAG_NAME = re.compile(r"</?([A-Za-z][A-Za-z0-9]*)")
 _LINE_BREAKING_TAGS = BLOCK_ELEMENTS | {"br"}
+# html.parser's comment end (Python 3.11 _markupbase._commentclose).
+_COMMENT_CLOSE = re.compile(r"--\s*>")
+# A `<` that is not the end of a script or style (inside one, `<!--` opens no comment).
+_TEXT_LT = re.compile(r"<(?!/(?:script|style)[\s/>])", re.IGNORECASE)
 
 # A table's cells become tokens (about a kilobyte each) and tables are never prose: past
 # this many cells the rest of its rows are passed over without any.
@@ -146,7 +150,33 @@ def _html_block(doc: _Document, token: Token, line: int) -> Iterator[TextBlock]:
     """Raw HTML's text; a block kramdown reads to its end tag comes from the real markup."""
     region = doc.regions.get(line)
     markup = region.markup if region is not None else token.content
-    return html_blocks(markup, _offset(doc.starts, line))
+    return html_blocks(tame_html(markup), _offset(doc.starts, line))
+
+
+def tame_html(markup: str) -> str:
+    """The markup with each `<` that html.parser would read as text escaped as `&lt;`,
+    which it reads as the same text, so that parsing stays linear.
+
+    html.parser reads a comment, tag or declaration that never ends (no `>` after it, or
+    no `-->` after a `<!--`) as text up to the next `>`, but only after searching the rest
+    of the document for its end, again from every such `<`: thousands of `<!--` took
+    minutes. Escaped here, that text is read as text at once.
+    """
+    last_gt = markup.rfind(">")
+    if "<" not in markup[last_gt + 1 :] and "<!--" not in markup:
+        return markup
+    last_comment_end = max((end.start() for end in _COMMENT_CLOSE.finditer(markup)), default=-1)
+    pieces: list[str] = []
+    position = 0
+    opener = markup.find("<!--")
+    while 0 <= opener < last_gt:
+        if opener + 4 > last_comment_end:  # never closed: text up to the next `>`
+            close = markup.find(">", opener + 1)
+            pieces += [markup[position:opener], _TEXT_LT.sub("&lt;", markup[opener : close + 1])]
+            position = close + 1
+        opener = markup.find("<!--", max(position, opener + 1))
+    pieces += [markup[position : last_gt + 1], markup[last_gt + 1 :].replace("<", "&lt;")]
+    return "".join(pieces)
 
 
 def _heading(doc: _Document, token: Token, inline: Token) -> TextBlock:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from bot.corpus.articles import Article
 from bot.corpus.heading_ids import HeadingIds
 from bot.corpus.html_text import html_blocks
-from bot.corpus.markdown import document_blocks
+from bot.corpus.markdown import document_blocks, tame_html
 from bot.corpus.textblock import TextBlock
 
 _OPENERS = "「『（(【〔〈《“‘"
@@ -167,7 +167,7 @@ def heading_anchors(article: Article) -> list[str]:
 
 def _text_blocks(article: Article) -> list[TextBlock]:
     if article.is_html:
-        return list(html_blocks(article.body, 0))
+        return list(html_blocks(tame_html(article.body), 0))
     return document_blocks(article.body)
 
 

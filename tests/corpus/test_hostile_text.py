@@ -92,3 +92,12 @@ def test_a_long_pipe_table_is_read_in_bounded_memory() -> None:
         tracemalloc.stop()
     assert [block.text for block in blocks] == ["after"]
     assert peak < 30_000_000
+
+
+def test_unclosed_html_comments_and_tags_are_read_at_once() -> None:
+    comments = "<div>\n" + "<!--" * 40_000
+    assert [block.text for block in finishes(lambda: document_blocks(comments))] == [comments[6:]]
+    tags = "<div>\n" + "<a " * 10_000 + "\n\nafter"
+    assert [block.text for block in finishes(lambda: document_blocks(tags))][-1] == "after"
+    kept = "<div>a <!-- b --> c</div>\n\n<p>d <!-- e > f</p>\n\n<p>g <h x\n"
+    assert [block.text for block in document_blocks(kept)] == ["a c", "d <!-- e > f", "g <h x"]
