@@ -13,9 +13,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
+import os
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any, cast
 
 import discord
@@ -45,6 +48,8 @@ EXTENSIONS = (
 )
 DRAIN_SECONDS = 30.0
 PURGE_EVERY_HOURS = 24
+# in CACHE_DIR: the servers a run with DISCORD_GUILD_ID gave guild commands to
+GUILD_COMMANDS_FILE = "discord-guild-commands-{app}.json"
 
 
 def point_at_endpoints(settings: Settings) -> None:
@@ -107,20 +112,97 @@ class BlogBot(commands.AutoShardedBot):
         self._in_flight = 0
         self._idle = asyncio.Event()
         self._idle.set()
+        # servers whose leftover guild commands were removed; None until that was checked
+        self.cleared_guilds: list[int] | None = None
 
     async def setup_hook(self) -> None:
         """Translations, commands, persistent buttons, then one sync (guild or global)."""
         await self.tree.set_translator(CommandTranslator())
         for extension in EXTENSIONS:
             await self.load_extension(extension)
+        await self.sync_commands()
+        self.daily_purge.start()
+
+    # -- command registration -----------------------------------------------------------
+
+    async def sync_commands(self) -> None:
+        """Register the commands in DISCORD_GUILD_ID (at once, for trying the bot out) or
+        globally; copies left elsewhere are removed once the servers are known (on ready).
+        A server given guild commands is noted in CACHE_DIR for that cleanup."""
         if self.settings.discord_guild_id is not None:
             guild = discord.Object(self.settings.discord_guild_id)
             self.tree.copy_global_to(guild=guild)
             synced = await self.tree.sync(guild=guild)
+            self._note_guild_commands(self._guilds_with_commands() | {guild.id})
         else:
             synced = await self.tree.sync()
         log.info("synced %d commands: %s", len(synced), ", ".join(c.name for c in synced))
-        self.daily_purge.start()
+
+    async def clear_stale_guild_commands(self) -> list[int]:
+        """Remove this bot's guild commands from servers other than DISCORD_GUILD_ID.
+
+        Guild commands come only from a run with DISCORD_GUILD_ID. Once it is unset they
+        stay beside the global ones, and members see every command twice: so without it,
+        Discord is asked about every server the bot is in (a note can be lost with the
+        cache). With it, only the servers noted as given guild commands by an earlier run
+        are asked, so that a new id leaves no stale copy in the old server either.
+        Returns the servers cleared; one that cannot be read is skipped and logged.
+        """
+        keep = self.settings.discord_guild_id
+        noted = self._guilds_with_commands()
+        servers = [g.id for g in self.guilds if keep is None or g.id in noted]
+        cleared: list[int] = []
+        checked: set[int] = set()
+        for guild_id in servers:
+            if guild_id == keep or not self.settings.guild_allowed(guild_id):
+                continue
+            guild = discord.Object(guild_id)
+            try:
+                stale = await self.tree.fetch_commands(guild=guild)
+                if stale:
+                    self.tree.clear_commands(guild=guild)
+                    await self.tree.sync(guild=guild)
+            except discord.Forbidden as exc:  # added without applications.commands
+                log.debug("cannot read the commands of server %s: %s", guild_id, exc)
+                continue
+            except discord.HTTPException as exc:
+                log.warning("could not remove old commands from server %s: %s", guild_id, exc)
+                continue
+            checked.add(guild_id)
+            if stale:
+                log.info(
+                    "removed %d commands an earlier run left in server %s", len(stale), guild_id
+                )
+                cleared.append(guild_id)
+        if noted & checked:
+            self._note_guild_commands(noted - checked)
+        return cleared
+
+    def _guild_commands_file(self) -> Path:
+        return self.settings.cache_dir / GUILD_COMMANDS_FILE.format(app=self.application_id)
+
+    def _guilds_with_commands(self) -> set[int]:
+        """The servers noted as given guild commands; none if the note is missing or bad."""
+        path = self._guild_commands_file()
+        try:
+            return {int(guild) for guild in json.loads(path.read_text(encoding="utf-8"))}
+        except FileNotFoundError:
+            return set()
+        except (OSError, ValueError, TypeError) as exc:
+            log.warning("ignoring %s (%s)", path, exc)
+            return set()
+
+    def _note_guild_commands(self, guilds: set[int]) -> None:
+        """Replace the note; a note that cannot be written is logged, never fatal."""
+        path = self._guild_commands_file()
+        draft = path.with_name(f".{path.name}.{os.getpid()}")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            draft.write_text(json.dumps(sorted(guilds)), encoding="utf-8")
+            draft.replace(path)
+        except OSError as exc:
+            log.warning("could not note the servers with guild commands in %s (%s)", path, exc)
+            draft.unlink(missing_ok=True)
 
     async def close(self) -> None:
         """Stop the daily purge, then disconnect."""
@@ -136,6 +218,8 @@ class BlogBot(commands.AutoShardedBot):
             )
         for guild in list(self.guilds):
             await self.leave_if_not_allowed(guild)
+        if self.cleared_guilds is None:  # on_ready comes again after a new session
+            self.cleared_guilds = await self.clear_stale_guild_commands()
 
     async def on_guild_join(self, guild: discord.Guild) -> None:
         await self.leave_if_not_allowed(guild)
