@@ -13,6 +13,7 @@ file name carries the build settings, so a snapshot with an older graph rebuilds
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from pathlib import Path
 from typing import Any
@@ -44,7 +45,7 @@ class AnnIndex:
 
     @classmethod
     def build(cls, vectors: np.ndarray, threads: int | None = None) -> AnnIndex:
-        from usearch.index import Index as UIndex
+        UIndex = _usearch_index()
 
         if threads is None:
             threads = 1 if len(vectors) < SINGLE_THREAD_BELOW else BUILD_THREADS
@@ -72,7 +73,7 @@ class AnnIndex:
     @classmethod
     def load(cls, folder: Path) -> AnnIndex | None:
         """The snapshot's graph, memory-mapped (not read into memory); None if it has none."""
-        from usearch.index import Index as UIndex
+        UIndex = _usearch_index()
 
         path = folder / FILE_NAME
         if not path.is_file():
@@ -179,3 +180,17 @@ def graph_recall(
         approximate, _ = nearest(vectors, graph, query, k)
         found += len(np.intersect1d(exact, approximate))
     return found / (len(queries) * min(k, len(vectors)))
+
+
+def _usearch_index() -> Any:
+    """usearch's Index class, with onnxruntime imported first where it is installed:
+    importing onnxruntime after usearch crashes the process (a segmentation fault in
+    onnxruntime's extension, reproduced with `python -c "import usearch; import
+    onnxruntime"` on usearch 2.26 and onnxruntime 1.32), and the model may be loaded
+    after an approximate index (a reindex in the running bot, tests)."""
+    with contextlib.suppress(ImportError):
+        import onnxruntime  # noqa: F401
+
+    from usearch.index import Index
+
+    return Index

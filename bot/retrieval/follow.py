@@ -16,6 +16,7 @@ pull or reindex keeps it and is logged once (and once more when it works again).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import subprocess
@@ -113,8 +114,9 @@ class Follower:
             step=200,
             recursive=True,
         )
-        async for batch in changes:
-            await self.reindex(f"{len(batch)} file changes")
+        async with contextlib.aclosing(changes):  # the watcher thread ends with the loop
+            async for batch in changes:
+                await self.reindex(f"{len(batch)} file changes")
 
     # -- reindexing -----------------------------------------------------------------------
 

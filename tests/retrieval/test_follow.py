@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from pathlib import Path
 
@@ -29,6 +30,8 @@ async def test_file_events_reindex_once_the_folder_is_quiet(
                 await asyncio.sleep(0.1)
     finally:
         task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
     assert follower.reindexes == 1  # the burst was one change
 
 
