@@ -24,8 +24,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlencode
 
-import discord
-
 from bot.cli import UserError, printable
 from bot.questions.privacy import SALT_FILE
 from bot.questions.spill import spill_path
@@ -76,6 +74,8 @@ def invite_permissions(settings: Settings) -> int:
     names = ANSWER_PERMISSIONS
     if settings.announce_channel_id is not None:
         names += ANNOUNCE_PERMISSIONS
+    import discord  # here, not at the top: every other command runs without discord.py
+
     return discord.Permissions(**dict.fromkeys(names, True)).value
 
 

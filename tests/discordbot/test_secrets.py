@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 
-import bot.cli.answering
+import bot.cli.compose
 from bot.cli import main
 from bot.questions.privacy import UserHasher
 from bot.settings import Settings, SettingsError, load_settings
@@ -78,7 +78,7 @@ def bot_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.setenv("QUESTION_DB", str(tmp_path / "data" / "questions.db"))
     monkeypatch.setenv("USER_HASH_SALT", SALT)
-    monkeypatch.setattr(bot.cli.answering, "embedder_for", lambda settings: HashEmbedder())
+    monkeypatch.setattr(bot.cli.compose, "embedder_for", lambda settings: HashEmbedder())
     return tmp_path
 
 
