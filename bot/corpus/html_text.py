@@ -8,6 +8,7 @@ that is the id the page has) and gets no generated one.
 from __future__ import annotations
 
 import html
+import logging
 from collections.abc import Iterator
 from html.parser import HTMLParser
 
@@ -25,6 +26,8 @@ _BLOCK_ELEMENT_NAMES = (
 )
 BLOCK_ELEMENTS = frozenset(_BLOCK_ELEMENT_NAMES.split())
 _BREAKS = BLOCK_ELEMENTS | {"br"}
+
+log = logging.getLogger(__name__)
 
 
 class _Collector(HTMLParser):
@@ -66,8 +69,11 @@ class _Collector(HTMLParser):
 def html_blocks(markup: str, start: int) -> Iterator[TextBlock]:
     """Headings and paragraphs of `markup`, all placed at `start` in the document."""
     collector = _Collector()
-    collector.feed(markup)
-    collector.close()
+    try:
+        collector.feed(markup)
+        collector.close()
+    except AssertionError:  # html.parser asserts on some broken markup (`<![foo[`)
+        log.info("left out the rest of an HTML block html.parser cannot read")
     collector.flush()
     end = start + len(markup)
     for level, anchor, text in collector.blocks:

@@ -34,12 +34,12 @@ from bot.corpus.textblock import TextBlock
 # kramdown span IALs and extensions left inside a paragraph ("text{: .x}", "{::nomarkdown}").
 _SPAN_IAL = re.compile(r"\{:{1,2}[^}\n]{0,300}\}|\{:/[a-z]*\}")
 # A heading's own "{#id}" (kramdown header.rb HEADER_ID), not part of its text.
-_HEADER_ID_SUFFIX = re.compile(r"[ \t]+\{#[^}\s]+\}\Z")
+_HEADER_ID_SUFFIX = re.compile(r"(?<![ \t])[ \t]++\{#[^}\s]++\}\Z")  # no backtracking
 # A link definition that could not be read as one (inside a paragraph): never prose.
 _DEFINITION_LINE = re.compile(r"^[ \t]{0,3}\[[^\]\n]{1,200}\]:[ \t]*\S+.*$", re.MULTILINE)
 # kramdown table.rb TABLE_PIPE_CHECK: a line with an unescaped `|` (outside code spans).
 _TABLE_PIPE = re.compile(r"^\||[^\\]\|")
-_CODE_SPAN = re.compile(r"(`+).+?\1")
+_CODE_SPAN = re.compile(r"(?<!`)(`++).+?(?<!`)\1(?!`)")  # runs tried from their start only
 _HTML_TAG_NAME = re.compile(r"</?([A-Za-z][A-Za-z0-9]*)")
 _LINE_BREAKING_TAGS = BLOCK_ELEMENTS | {"br"}
 # html.parser's comment end (Python 3.11 _markupbase._commentclose).
