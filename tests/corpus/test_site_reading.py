@@ -12,6 +12,7 @@ import os
 import threading
 import tracemalloc
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -340,3 +341,26 @@ def test_utf16_with_a_byte_order_mark_and_the_sites_encoding_are_read(tmp_path: 
         ("十六", "UTF-16の本文です。\n"),
         ("シフト", "シフトJISの本文です。\n"),
     ]
+
+
+def test_post_url_finds_posts_in_one_walk_of_the_site(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`{% post_url %}` walked the site once per tag: 5 000 posts that each link the next
+    took 240 s to read instead of 1.4 s. The posts are now listed once per read."""
+    _write(tmp_path, "_config.yml", "title: t\n")
+    for n in range(1, 29):
+        link = f"[次]({{% post_url 2025-01-{n + 1:02d}-p{n + 1} %}})" if n < 28 else ""
+        _write(tmp_path, f"_posts/2025-01-{n:02d}-p{n}.md", _page(f"p{n}", f"本文{n}。{link}"))
+    walks: list[str] = []
+    glob = Path.glob
+
+    def counting(self: Path, pattern: str) -> Any:
+        walks.append(pattern)
+        return glob(self, pattern)
+
+    monkeypatch.setattr(Path, "glob", counting)
+    corpus = load_corpus(tmp_path, SITE_URL, "Asia/Tokyo", limits=ReadLimits(isolated=False))
+    assert len(corpus.articles) == 28
+    assert "/2025/01/02/p2.html" in corpus.articles[0].body
+    assert len(walks) < 10
