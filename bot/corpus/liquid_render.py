@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 
 LinkResolver = Callable[[str, str], str]  # (tag name, argument) -> URL, "" when unknown
 MAX_INCLUDE_DEPTH = 10
+MAX_INCLUDE_BYTES = 5 * 1024 * 1024  # one include file; a post's includes also share a budget
 # Includes per document, and the characters they may add in all: an include that includes
 # itself a few times, or one inside a long loop, would otherwise render without end (each
 # include renders in a fresh context, so the per-render limits restart inside it).
@@ -181,6 +182,9 @@ def _include_source(folder: Path, name: str) -> str | None:
     try:
         path = (folder / name).resolve()
         if not path.is_relative_to(folder.resolve()) or not path.is_file():
+            return None
+        if path.stat().st_size > MAX_INCLUDE_BYTES:  # before reading: it may be gigabytes
+            log.warning("left out include %s: over %d bytes", name[:100], MAX_INCLUDE_BYTES)
             return None
         return path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError, ValueError):

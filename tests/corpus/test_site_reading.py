@@ -364,3 +364,27 @@ def test_post_url_finds_posts_in_one_walk_of_the_site(
     assert len(corpus.articles) == 28
     assert "/2025/01/02/p2.html" in corpus.articles[0].body
     assert len(walks) < 10
+
+
+def test_a_huge_include_is_left_out_unread(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A 1.5 GB `_includes` file included once took the reader to 10.5 GB; it is now
+    left out, with one line, before a byte of it is read."""
+    _write(tmp_path, "_config.yml", "title: t\n")
+    (tmp_path / "_includes").mkdir()
+    with (tmp_path / "_includes" / "huge.html").open("wb") as huge:
+        huge.truncate(1_500_000_000)
+    _write(tmp_path, "_posts/2025-01-01-a.md", _page("a", "{% include huge.html %}本文です。"))
+    tracemalloc.start()
+    try:
+        with caplog.at_level(logging.WARNING):
+            corpus = load_corpus(
+                tmp_path, SITE_URL, "Asia/Tokyo", limits=ReadLimits(isolated=False)
+            )
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 50_000_000
+    assert corpus.articles[0].body == "本文です。\n"
+    assert "left out include huge.html" in caplog.text
