@@ -140,6 +140,7 @@ def root(settings: Settings) -> Root:
     return Root(settings, _embedders[-1])
 
 
-def open_engine(settings: Settings) -> tuple[Engine, ReindexReport]:
-    """The engine of `run`: the index brought up to date with the corpus first."""
-    return root(settings).refreshed_engine()
+def open_engine(settings: Settings) -> Engine:
+    """The engine of `run`: the current snapshot (built first only when there is none);
+    the running bot's follower brings it up to date (REFRESH)."""
+    return root(settings).serving_engine()

@@ -23,7 +23,6 @@ import discord
 
 from bot.cli.errors import UserError
 from bot.discordbot.client import BlogBot, point_at_endpoints
-from bot.index.refresh import ReindexReport
 from bot.questions import QuestionLog, QuestionLogError, redaction
 from bot.questions.privacy import UserHasher, load_or_create_salt
 from bot.retrieval.engine import Engine
@@ -31,7 +30,7 @@ from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 
-EngineOpener = Callable[[Settings], tuple[Engine, ReindexReport]]
+EngineOpener = Callable[[Settings], Engine]
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
 
@@ -73,8 +72,9 @@ def run_bot(args: argparse.Namespace, settings: Settings) -> int:
 async def serve(settings: Settings, token: str, open_engine: EngineOpener) -> None:
     """Open the engine and the question log, run the bot until stopped, close the log."""
     point_at_endpoints(settings)
-    engine, report = await asyncio.to_thread(open_engine, settings)
-    log.info("index ready: %s", report.summary())
+    engine = await asyncio.to_thread(open_engine, settings)
+    index = engine.index
+    log.info("index ready: %d articles, %d passages", len(index.articles), len(index.passages))
     questions = await QuestionLog.open(settings.question_db, queue_max=settings.log_queue_max)
     try:
         hasher = UserHasher(await asyncio.to_thread(load_or_create_salt, settings))

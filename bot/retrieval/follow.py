@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 CHECK_SNAPSHOT_S = 5.0  # how often a snapshot saved by another process is looked for
 WATCH_QUIET_MS = 3_000  # file events are gathered until the folder is quiet this long
 GIT_TIMEOUT_S = 300.0
+BUSY_RETRY_S = 1.0  # a reindex already running: this one waits for it, then runs
 _NOT_CONTENT = ("_site", ".jekyll-cache", ".sass-cache", ".jekyll-metadata")
 
 Announce = Callable[[ReindexReport], Awaitable[None]]
@@ -60,13 +61,22 @@ class Follower:
         return self.engine.config.spec.root
 
     async def run(self) -> None:
+        """Follow until cancelled. The bot starts on the snapshot it has; with `watch` or
+        `git`, a first reindex then catches up with what changed while it was stopped."""
         loops = [self._adopt_loop()]
         if self.mode == "git":
             loops.append(self._pull_loop())
         elif self.mode == "watch":
             loops.append(self._watch_loop())
         log.info("following %s: REFRESH=%s", self.root, self.mode)
+        if self.mode in ("git", "watch"):
+            loops.append(self._catch_up())
         await asyncio.gather(*loops)
+
+    async def _catch_up(self) -> None:
+        if self.mode == "git":
+            await asyncio.to_thread(self.pull)
+        await self.reindex("start-up")
 
     # -- a snapshot saved elsewhere ------------------------------------------------------
 
@@ -123,13 +133,16 @@ class Follower:
     async def reindex(self, why: str) -> ReindexReport | None:
         """Reindex now (questions keep the old index meanwhile); announce what was added."""
         self.reindexes += 1
-        try:
-            report = await self.engine.reindex()
-        except ReindexInProgress:
-            return None  # /reindex or another event is at it: it will see these files too
-        except ReindexFailed as exc:
-            self._failed("reindex", f"reindex after {why} failed, the index in use stays: {exc}")
-            return None
+        while True:
+            try:
+                report = await self.engine.reindex()
+                break
+            except ReindexInProgress:  # it may have read the files before these changes
+                await asyncio.sleep(BUSY_RETRY_S)
+            except ReindexFailed as exc:
+                message = f"reindex after {why} failed, the index in use stays: {exc}"
+                self._failed("reindex", message)
+                return None
         self._worked("reindex")
         log.info("reindexed after %s: %s", why, report.summary())
         if self.announce is not None and report.added:

@@ -17,7 +17,6 @@ import pytest
 import bot.cli.discord_run as discord_run
 from bot.cli import main
 from bot.discordbot.client import BlogBot
-from bot.index.refresh import ReindexReport
 from bot.retrieval.answers import Answer
 from bot.retrieval.engine import Engine, EngineConfig
 from bot.retrieval.search import Filters
@@ -102,8 +101,8 @@ def test_rejected_token_exits_2_without_printing_it(
 
 
 def opener(world: World) -> discord_run.EngineOpener:
-    def open_engine(settings: Settings) -> tuple[Engine, ReindexReport]:
-        return Engine.open(EngineConfig.from_settings(settings), world.embedder)
+    def open_engine(settings: Settings) -> Engine:
+        return Engine.open(EngineConfig.from_settings(settings), world.embedder)[0]
 
     return open_engine
 
