@@ -28,7 +28,7 @@ from bot.index.progress import Meter
 from bot.index.recent import RecentVectors
 from bot.index.resume import ResumeSpool
 from bot.index.sentence_units import is_question
-from bot.index.snapshot import Index, IndexParams
+from bot.index.snapshot import Index, IndexParams, derive_columns
 from bot.index.spool import ColumnWriter
 from bot.index.texts import TextBuilder
 
@@ -218,7 +218,7 @@ def _index(params: IndexParams, articles: dict[str, Article], parts: _Parts) -> 
     positions = np.arange(len(parts.article_counts), dtype=np.int32)
     passage_article = np.repeat(positions, parts.article_counts).astype(np.int32)
     lexical = LexicalIndex.build(terms.all_lists())
-    return Index(
+    index = Index(
         params,
         articles,
         table,
@@ -232,6 +232,8 @@ def _index(params: IndexParams, articles: dict[str, Article], parts: _Parts) -> 
         sentence_asks=_concat(parts.asks, (0,), np.bool_),
         sentence_texts=parts.texts.finish(),
     )
+    derive_columns(index)  # the sentence units
+    return index
 
 
 def _concat(pieces: list[np.ndarray], empty: tuple[int, ...], dtype: type) -> np.ndarray:

@@ -103,9 +103,9 @@ class Index:
 
     Lists given for `passages` and `terms` become column tables; the derived columns
     (`sentence_offsets`, `passage_article`, the sentences' starts and question marks,
-    the sentence units) are computed unless given, so the indexer and the loader never
-    decode every passage. `complete` is False when a loaded snapshot lacked some of them:
-    the refresh then writes it again.
+    the sentence units) are made by `derive_columns`, which the assembler and the loader
+    call, so the indexer and the loader never decode every passage. `complete` is False
+    when a loaded snapshot lacked some of them: the refresh then writes it again.
     """
 
     params: IndexParams
@@ -145,29 +145,6 @@ class Index:
             self.passage_article = np.fromiter(sources, np.int32, n)
         if not self.version:
             self.version = digest_of(self.table.hashes, self.params.model)
-        self._derive_units()
-
-    def _derive_units(self) -> None:
-        """Sentence starts, question marks and units, unless the snapshot had them."""
-        total = int(self.sentence_offsets[-1])
-        if len(self.sentence_starts) != total or len(self.sentence_asks) != total:
-            sentences = [s for p in self.passages for s in p.sentences]
-            self.sentence_starts = np.fromiter((s.start for s in sentences), np.int32, total)
-            self.sentence_asks = np.fromiter((is_question(s.text) for s in sentences), bool, total)
-            self.complete = False
-        if len(self.sentence_texts) != total:
-            self.complete = False
-            self.sentence_texts = TextColumn.of(s.text for p in self.passages for s in p.sentences)
-        if len(self.units.unit_of) != total:
-            self.complete = False
-            self.units = build_units(
-                self.passage_article,
-                self.sentence_offsets,
-                self.sentence_starts,
-                self.sentence_asks,
-                self.sentence_vectors,
-                section_ids(self.passages),
-            )
 
     @property
     def table(self) -> PassageTable:
@@ -204,6 +181,33 @@ class Index:
     def sentences_of(self, row: int) -> np.ndarray:
         """The passage's sentence vectors (float16 rows, memory-mapped when loaded)."""
         return self.sentence_vectors[self.sentence_offsets[row] : self.sentence_offsets[row + 1]]
+
+
+def derive_columns(index: Index) -> bool:
+    """Fill in the sentence starts, question marks, texts and units `index` was made
+    without (a new index, or a snapshot written before a column existed); True if any was
+    missing. Called by the assembler and the loader, never by the constructor."""
+    total = int(index.sentence_offsets[-1])
+    derived = False
+    if len(index.sentence_starts) != total or len(index.sentence_asks) != total:
+        sentences = [s for p in index.passages for s in p.sentences]
+        index.sentence_starts = np.fromiter((s.start for s in sentences), np.int32, total)
+        index.sentence_asks = np.fromiter((is_question(s.text) for s in sentences), bool, total)
+        derived = True
+    if len(index.sentence_texts) != total:
+        index.sentence_texts = TextColumn.of(s.text for p in index.passages for s in p.sentences)
+        derived = True
+    if len(index.units.unit_of) != total:
+        index.units = build_units(
+            index.passage_article,
+            index.sentence_offsets,
+            index.sentence_starts,
+            index.sentence_asks,
+            index.sentence_vectors,
+            section_ids(index.passages),
+        )
+        derived = True
+    return derived
 
 
 def index_version(params: IndexParams, passages: Sequence[Passage]) -> str:
@@ -359,6 +363,8 @@ def _read_snapshot(folder: Path, params: IndexParams) -> Index | None:
         ann=AnnIndex.load(folder),
         **optional_columns(folder),
     )
+    if derive_columns(index):
+        index.complete = False  # an older snapshot: saved again with the columns derived
     if not checked and os.access(folder.parent, os.W_OK):
         index.complete = False  # saved again with the check recorded: it is not repeated
     return index
