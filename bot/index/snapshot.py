@@ -210,10 +210,6 @@ def derive_columns(index: Index) -> bool:
     return derived
 
 
-def index_version(params: IndexParams, passages: Sequence[Passage]) -> str:
-    return digest_of(as_passage_table(passages).hashes, params.model)
-
-
 def snapshot_root(cache_dir: Path, params: IndexParams) -> Path:
     return cache_dir / "index" / params.slug / (params.corpus or "default")
 
