@@ -15,7 +15,7 @@ import torch
 from bot.embedding.models import SentenceTransformerEmbedder
 from bot.index import snapshot as index_store
 from bot.index.analysis import JapaneseAnalyzer
-from bot.index.refresh import CorpusSpec, refresh
+from bot.index.refresh import CorpusSpec, params_for, refresh
 from bot.index.resume import ResumeSpool
 from bot.index.snapshot import IndexParams
 from bot.settings import SettingsError
@@ -88,8 +88,9 @@ def _spec(site: Path) -> CorpusSpec:
     return CorpusSpec(site, SITE_URL, "Asia/Tokyo", passage_chars=40, overlap=0)
 
 
-def _params(embedder: HashEmbedder) -> IndexParams:
-    return IndexParams(embedder.name, embedder.dimension, 40, 0)
+def _params(site: Path, embedder: HashEmbedder) -> IndexParams:
+    """Where `refresh` keeps this blog's snapshot for this model."""
+    return params_for(_spec(site), embedder)
 
 
 @pytest.fixture
@@ -102,7 +103,7 @@ def test_nan_vectors_are_never_cached(three_posts: list[Path], site: Path, tmp_p
     cache = tmp_path / "cache"
     with pytest.raises(SettingsError, match=MESSAGE):
         refresh(_spec(site), NaNEmbedder("記事2"), JapaneseAnalyzer(), cache)
-    assert index_store.load(cache, _params(NaNEmbedder())) is None
+    assert index_store.load(cache, _params(site, NaNEmbedder())) is None
     repaired = HashEmbedder(32)
     index, report = refresh(_spec(site), repaired, JapaneseAnalyzer(), cache)
     assert bool(np.isfinite(index.vectors).all())
@@ -110,8 +111,8 @@ def test_nan_vectors_are_never_cached(three_posts: list[Path], site: Path, tmp_p
     assert repaired.calls > 0 and report.passages == len(index.passages)
 
 
-def _current_folder(cache: Path, embedder: HashEmbedder) -> Path:
-    root = index_store.snapshot_root(cache, _params(embedder))
+def _current_folder(site: Path, cache: Path, embedder: HashEmbedder) -> Path:
+    root = index_store.snapshot_root(cache, _params(site, embedder))
     return root / (root / index_store.CURRENT).read_text(encoding="utf-8").strip()
 
 
@@ -129,13 +130,13 @@ def test_snapshot_with_nan_vectors_is_refused_and_rebuilt(
     """NaN in a vector column, from an older version: refused as damaged, then rebuilt."""
     cache = tmp_path / "cache"
     built, _ = refresh(_spec(site), HashEmbedder(32), JapaneseAnalyzer(), cache)
-    folder = _current_folder(cache, HashEmbedder(32))
+    folder = _current_folder(site, cache, HashEmbedder(32))
     _as_older_version(folder)
     damaged = np.load(folder / column, mmap_mode="r+")
     damaged[1] = np.nan
     damaged.flush()
     del damaged
-    assert index_store.load(cache, _params(HashEmbedder(32))) is None
+    assert index_store.load(cache, _params(site, HashEmbedder(32))) is None
     embedder = HashEmbedder(32)
     engine = engine_for(site, cache, embedder)
     assert embedder.calls >= len(built.passages)  # embedded again
@@ -149,7 +150,7 @@ def test_older_snapshot_with_finite_vectors_is_still_used(
     """Checked once and kept: an older snapshot whose vectors are sound is not rebuilt."""
     cache = tmp_path / "cache"
     built, _ = refresh(_spec(site), HashEmbedder(32), JapaneseAnalyzer(), cache)
-    _as_older_version(_current_folder(cache, HashEmbedder(32)))
+    _as_older_version(_current_folder(site, cache, HashEmbedder(32)))
     embedder = HashEmbedder(32)
     index, report = refresh(_spec(site), embedder, JapaneseAnalyzer(), cache)
     assert embedder.calls == 0 and report.embedded == 0
