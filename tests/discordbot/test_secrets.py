@@ -104,7 +104,7 @@ def test_a_rejected_token_is_never_printed_or_logged(
     bot_env: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
     caplog: pytest.LogCaptureFixture,
 ) -> None:  # fmt: skip
-    """`run` with a token Discord refuses (debug logging on): one line naming DISCORD_TOKEN,
+    """`run` with a token Discord refuses (debug logging on): one error line naming DISCORD_TOKEN,
     exit 2, and the token in no output, log record, traceback or data file."""
     caplog.set_level(logging.DEBUG)
     with LoopbackThread() as server, point_discord_py_at(server):
@@ -115,7 +115,9 @@ def test_a_rejected_token_is_never_printed_or_logged(
         refused = list(server.violations)
     out, err = capsys.readouterr()
     assert code == 2
-    assert len(err.strip().splitlines()) == 1 and "DISCORD_TOKEN was rejected" in err
+    errors = [line for line in err.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "DISCORD_TOKEN was rejected" in errors[0]
+    assert err.strip().splitlines()[-1] == errors[0]  # after the first index's one notice
     assert refused and all(v.startswith("auth: GET /users/@me") for v in refused)
     assert any(TOKEN in v for v in refused), "the bot did present the token to Discord"
     assert any(r.name.startswith("discord.") for r in caplog.records), "discord.py's debug logs"
