@@ -12,9 +12,13 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import aiosqlite
 import numpy as np
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 from bot.questions.store import parse_time
 from bot.reports.gaps import day_start_utc, read_only_uri
@@ -137,25 +141,41 @@ def format_stats(stats: Stats, bar_width: int = 40) -> str:
 
 def plot_stats(stats: Stats, path: Path) -> None:
     """Bars of questions per day and a line of the answered share, saved as PNG."""
+    from matplotlib import pyplot as plt
+
+    figure = stats_figure(stats)
+    try:
+        figure.savefig(path, format="png")
+    finally:
+        plt.close(figure)
+    log.debug("wrote %s", path)
+
+
+def stats_figure(stats: Stats) -> Figure:
+    """The figure of `plot_stats`. Its x axis counts days for any range: one day used to
+    get an hour axis with a single bar across the whole width."""
     import matplotlib
 
     matplotlib.use("Agg")
+    from matplotlib import dates as mdates
     from matplotlib import pyplot as plt
 
     days = np.array([d.day for d in stats.days], dtype="datetime64[D]")
     shares = [d.answered / d.asked * 100 if d.asked else float("nan") for d in stats.days]
     figure, bars = plt.subplots(figsize=(10, 4.5), dpi=100)
-    try:
-        bars.bar(days, [d.asked for d in stats.days], color="#8fb3d9", label="questions")
-        bars.set_ylabel("questions per day")
-        share_axis = bars.twinx()
-        share_axis.plot(days, shares, color="#d1495b", marker="o", label="answered %")
-        share_axis.set_ylim(0, 105)
-        share_axis.set_ylabel("answered (%)")
-        bars.set_title("Reader questions per day and share answered")
-        figure.autofmt_xdate()
-        figure.tight_layout()
-        figure.savefig(path, format="png")
-    finally:
-        plt.close(figure)
-    log.debug("wrote %s", path)
+    bars.bar(days, [d.asked for d in stats.days], width=0.8, color="#8fb3d9", label="questions")
+    bars.set_ylabel("questions per day")
+    share_axis = bars.twinx()
+    share_axis.plot(days, shares, color="#d1495b", marker="o", label="answered %")
+    share_axis.set_ylim(0, 105)
+    share_axis.set_ylabel("answered (%)")
+    if len(days):
+        half = np.timedelta64(12, "h")
+        bars.set_xlim(days[0] - half, days[-1] + half)
+    every = max(1, len(days) // 10 + 1)  # at most about ten labelled days
+    bars.xaxis.set_major_locator(mdates.DayLocator(interval=every))  # type: ignore[no-untyped-call]
+    bars.xaxis.set_major_formatter(mdates.DateFormatter("%Y-%m-%d"))  # type: ignore[no-untyped-call]
+    bars.set_title("Reader questions per day and share answered")
+    figure.autofmt_xdate()
+    figure.tight_layout()
+    return figure

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from bot.reports.stats import compute_stats, format_stats, plot_stats
+from matplotlib import pyplot as plt
+
+from bot.reports.stats import compute_stats, format_stats, plot_stats, stats_figure
 
 from .conftest import ARTICLE_A, ARTICLE_B, QuestionLogFile
 
@@ -90,3 +93,16 @@ async def test_plot_is_a_png(log_file: QuestionLogFile, tmp_path: Path) -> None:
     out = tmp_path / "stats.png"
     plot_stats(await compute_stats(log_file.path, tz=TOKYO), out)
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+async def test_one_day_is_plotted_on_a_day_axis(log_file: QuestionLogFile) -> None:
+    """A single day drew an hour axis (00:00, 03:00, ...) with one bar across the width."""
+    log_file.add("q1", _at(2, 1), tier="answer")
+    log_file.add("q2", _at(2, 3))
+    figure = stats_figure(await compute_stats(log_file.path, tz=TOKYO))
+    try:
+        figure.canvas.draw()
+        labels = [t.get_text() for t in figure.axes[0].get_xticklabels() if t.get_text()]
+    finally:
+        plt.close(figure)
+    assert labels and all(re.fullmatch(r"\d{4}-\d{2}-\d{2}", label) for label in labels)
