@@ -9,10 +9,13 @@ import json
 import os
 import signal
 from dataclasses import replace
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from bot.corpus import reader
+from bot.discordbot.cogs.admin import export_file_name
 from bot.index.refresh import ReadLimits
 from tests.discordbot.discord_world import NEW_POST, World, reply
 from tests.loopback import CommandNotPermitted
@@ -125,3 +128,13 @@ async def test_a_failed_reindex_says_so_and_the_old_index_keeps_answering(world:
     assert "keep using the current index" in failed.content
     _, answer = await world.ask("Jekyllのテーマ")
     assert answer.embeds
+
+
+def test_the_export_file_is_named_by_the_day_in_timezone() -> None:
+    """At 20:00 UTC it is already the next day in Tokyo, the day the rows are counted in;
+    the file was named by the machine's local day."""
+    evening = datetime(2026, 2, 2, 20, 0, tzinfo=UTC)
+    assert (
+        export_file_name(7, "csv", evening, ZoneInfo("Asia/Tokyo")) == "questions-7-2026-02-03.csv"
+    )
+    assert export_file_name(7, "jsonl", evening, UTC) == "questions-7-2026-02-02.jsonl"

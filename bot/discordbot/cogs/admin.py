@@ -7,7 +7,7 @@ Both can outlive an interaction token (15 minutes), so their result is delivered
 from __future__ import annotations
 
 import logging
-from datetime import date
+from datetime import UTC, datetime, tzinfo
 from io import BytesIO
 from typing import TYPE_CHECKING, Any
 
@@ -101,7 +101,7 @@ class Admin(commands.Cog):
         if len(data) > interaction.filesize_limit:
             await deliver(interaction, say("export.too_big", lang, size=len(data)))
             return
-        name = f"questions-{interaction.guild_id}-{date.today().isoformat()}.{fmt}"
+        name = export_file_name(interaction.guild_id, fmt, datetime.now(UTC), self.bot.settings.tz)
         await deliver(interaction, say("export.done", lang, count=count), data=data, name=name)
 
     async def export_bytes(self, query: ExportQuery, fmt: Format) -> tuple[bytes, int]:
@@ -163,3 +163,9 @@ async def deliver(
 
 async def setup(bot: BlogBot) -> None:
     await bot.add_cog(Admin(bot))
+
+
+def export_file_name(guild_id: int | None, fmt: str, moment: datetime, tz: tzinfo) -> str:
+    """The attachment's name, dated by the day in TIMEZONE, as its rows are (the
+    machine's local day could be another one)."""
+    return f"questions-{guild_id}-{moment.astimezone(tz).date().isoformat()}.{fmt}"
