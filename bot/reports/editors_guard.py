@@ -8,11 +8,13 @@
   absolute path, settings and versions, which editors never need (repeated slashes are
   read as one, so ``//-/databases.json`` is hidden too);
 * every ``.csv`` response rewritten cell by cell through
-  :func:`bot.reports.cells.neutralise`, the rule every CSV of the project follows.
+  :func:`bot.reports.cells.neutralise`, the rule every CSV of the project follows, and
+  given a byte-order mark so that Excel reads it as UTF-8.
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import logging
@@ -141,10 +143,12 @@ async def _send_rewritten(send: Send, start: Message, body: bytes) -> None:
 
 
 def rewrite_csv(data: bytes) -> bytes:
-    """The same CSV with every cell neutralised (the header row too: harmless)."""
-    text = data.decode("utf-8", errors="replace")
+    """The same CSV with every cell neutralised (the header row too: harmless), starting
+    with a UTF-8 byte-order mark as the CLI's export does: without it Excel reads the
+    Japanese as mojibake."""
+    text = data.decode("utf-8-sig", errors="replace")
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     for row in csv.reader(io.StringIO(text, newline="")):
         writer.writerow(neutralise_row(list(row)))
-    return out.getvalue().encode("utf-8")
+    return codecs.BOM_UTF8 + out.getvalue().encode("utf-8")

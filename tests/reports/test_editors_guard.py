@@ -128,3 +128,11 @@ async def test_introspection_pages_are_hidden(ds: Datasette, sample_log: Questio
     assert (await ds.client.get("/-/static/app.css")).status_code == 200
     for path in ("/", "/.json", "/questions", "/questions.json", "/questions/questions.json"):
         assert str(sample_log.path.resolve()) not in (await ds.client.get(path)).text, path
+
+
+async def test_datasette_csv_starts_with_a_byte_order_mark(ds: Datasette) -> None:
+    """Excel showed the web view's CSV as mojibake: it needs the mark the CLI export has."""
+    response = await ds.client.get("/questions/questions.csv?_stream=on")
+    assert response.status_code == 200
+    assert response.content.startswith(b"\xef\xbb\xbf")
+    assert response.content.count(b"\xef\xbb\xbf") == 1
