@@ -131,7 +131,7 @@ def read_site(
     limits = limits or ReadLimits()
     request = _Request(root, site_url, timezone, now, dict(known or {}), split)
     if not limits.isolated:
-        return _collect(_messages(request, 0), limits)
+        return _collect(_messages(request, 0))
     return _read_isolated(request, limits)
 
 
@@ -185,7 +185,7 @@ def _outcome(read: Article | Skipped | None, split: tuple[int, int] | None) -> O
     return Read(replace(read, body=""), passages)  # the passages hold the text
 
 
-def _collect(messages: Iterator[Message], limits: ReadLimits) -> Reading:
+def _collect(messages: Iterator[Message]) -> Reading:
     site: SiteConfig | None = None
     outcomes: list[Outcome] = []
     for kind, value in messages:

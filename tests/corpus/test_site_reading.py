@@ -40,6 +40,25 @@ def _load(root: Path, timezone: str = "Asia/Tokyo") -> Corpus:
     return load_corpus(root, SITE_URL, timezone)
 
 
+def _sparse_file(path: Path, size: int) -> None:
+    """A file of `size` bytes that takes no disk: only a reader that reads it pays."""
+    with path.open("wb") as file:
+        file.truncate(size)
+
+
+def _load_in_process_measuring_memory(
+    root: Path, caplog: pytest.LogCaptureFixture
+) -> tuple[Corpus, int]:
+    """The corpus read in this process (so tracemalloc sees it), and its peak in bytes."""
+    tracemalloc.start()
+    try:
+        with caplog.at_level(logging.WARNING):
+            corpus = load_corpus(root, SITE_URL, "Asia/Tokyo", limits=ReadLimits(isolated=False))
+        return corpus, tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
 def _by_source(corpus: Corpus) -> dict[str, Article]:
     return {a.source: a for a in corpus.articles}
 
@@ -280,18 +299,9 @@ def test_huge_data_and_config_files_are_not_read_whole(
     the 5 MB allowance and one byte more are read now, and the file is ignored."""
     _write(tmp_path, "_config.yml", "title: t\n")
     _write(tmp_path, "_data/small.yml", "name: 小さい\n")
-    with (tmp_path / "_data" / "huge.yml").open("wb") as huge:
-        huge.truncate(1_500_000_000)
+    _sparse_file(tmp_path / "_data" / "huge.yml", 1_500_000_000)
     _write(tmp_path, "_posts/2025-01-01-a.md", _page("a", "{{ site.data.small.name }}です。"))
-    tracemalloc.start()
-    try:
-        with caplog.at_level(logging.WARNING):
-            corpus = load_corpus(
-                tmp_path, SITE_URL, "Asia/Tokyo", limits=ReadLimits(isolated=False)
-            )
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
+    corpus, peak = _load_in_process_measuring_memory(tmp_path, caplog)
     assert peak < 50_000_000
     assert "小さいです。" in corpus.articles[0].body
     assert "ignored" in caplog.text and "huge.yml" in caplog.text
@@ -373,18 +383,9 @@ def test_a_huge_include_is_left_out_unread(
     left out, with one line, before a byte of it is read."""
     _write(tmp_path, "_config.yml", "title: t\n")
     (tmp_path / "_includes").mkdir()
-    with (tmp_path / "_includes" / "huge.html").open("wb") as huge:
-        huge.truncate(1_500_000_000)
+    _sparse_file(tmp_path / "_includes" / "huge.html", 1_500_000_000)
     _write(tmp_path, "_posts/2025-01-01-a.md", _page("a", "{% include huge.html %}本文です。"))
-    tracemalloc.start()
-    try:
-        with caplog.at_level(logging.WARNING):
-            corpus = load_corpus(
-                tmp_path, SITE_URL, "Asia/Tokyo", limits=ReadLimits(isolated=False)
-            )
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
+    corpus, peak = _load_in_process_measuring_memory(tmp_path, caplog)
     assert peak < 50_000_000
     assert corpus.articles[0].body == "本文です。\n"
     assert "left out include huge.html" in caplog.text
