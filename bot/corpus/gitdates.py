@@ -71,7 +71,7 @@ def commit_dates(root: Path, timeout: float = GIT_SECONDS) -> dict[str, datetime
             [*command, *_LOG_ARGS],
             capture_output=True,
             timeout=timeout,
-            env=_environment(),
+            env=git_environment(),
             check=False,
         )
     except FileNotFoundError:
@@ -127,7 +127,9 @@ def _time(stamp: bytes) -> datetime | None:
         return None
 
 
-def _environment() -> dict[str, str]:
+def git_environment() -> dict[str, str]:
+    """The environment every git command on the blog runs with: the blog's own folder,
+    never a prompt."""
     env = {k: v for k, v in os.environ.items() if k not in _REPOSITORY_VARIABLES}
     env["GIT_TERMINAL_PROMPT"] = "0"
     env["GIT_OPTIONAL_LOCKS"] = "0"

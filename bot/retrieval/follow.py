@@ -18,11 +18,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 import subprocess
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
+from bot.corpus.gitdates import git_environment
 from bot.index.refresh import ReindexReport
 from bot.retrieval.engine import Engine, ReindexFailed, ReindexInProgress
 
@@ -165,7 +165,7 @@ class GitFailed(RuntimeError):
 
 def _git(root: Path, *args: str) -> str:
     """One git command in `root`, never prompting; its output, or GitFailed in one line."""
-    environment = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "GIT_ASKPASS": "true"}
+    environment = {**git_environment(), "GIT_ASKPASS": "true"}
     command = ["git", "-c", "core.fsmonitor=false", "-C", str(root), *args]
     try:
         done = subprocess.run(  # noqa: S603 - git, with fixed arguments
