@@ -1,7 +1,9 @@
 """`gaps`, `stats` and `editors`: what readers asked, for the blog's editors.
 
-`gaps` is the to-do list (unanswered questions grouped by meaning), `stats` the health of
-the bot, `editors` a read-only web view of the whole log. All three only read the database.
+`gaps` is the to-do list (unanswered questions grouped by meaning; ``--covered`` closes a
+group once an article answers it), `stats` the health of the bot, `editors` the weekly page
+and a read-only web view of the whole log. Apart from marking a gap covered they only read
+the database (a log an older bot wrote is first brought up to date, as the bot would).
 """
 
 from __future__ import annotations
@@ -20,6 +22,9 @@ from bot.cli.options import day
 from bot.settings import Settings
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from bot.embedding.models import Embedder
     from bot.reports.gaps import GapGroup
 
 log = logging.getLogger(__name__)
@@ -61,6 +66,16 @@ def _register_gaps(sub: SubParsers) -> None:
         default=DEFAULT_THRESHOLD,
         help=f"cosine similarity to join a group ({DEFAULT_THRESHOLD}); lower merges more",
     )
+    closing = gaps.add_mutually_exclusive_group()
+    closing.add_argument(
+        "--covered",
+        nargs=2,
+        metavar=("GROUP", "URL"),
+        help="mark the open group GROUP (its key) as answered by the article at URL",
+    )
+    closing.add_argument(
+        "--uncover", type=_positive, metavar="ID", help="undo cover ID (listed on the page)"
+    )
     gaps.set_defaults(handler=run_gaps)
 
 
@@ -100,7 +115,12 @@ def run_gaps(args: argparse.Namespace, settings: Settings) -> int:
     db_path = _database_or_none(settings)
     if db_path is None:
         return 0
+    _bring_up_to_date(db_path)
+    if args.uncover is not None:
+        return _uncover(db_path, args.uncover)
     embedder = compose.root(settings).embedder()
+    if args.covered is not None:
+        return _cover(db_path, embedder, args, settings)
     groups = asyncio.run(
         find_gaps(
             db_path,
@@ -112,6 +132,45 @@ def run_gaps(args: argparse.Namespace, settings: Settings) -> int:
         )
     )
     _emit(_render_gaps(groups, args.format), args.out, bom=args.format == "csv")
+    return 0
+
+
+def _bring_up_to_date(db_path: Path) -> None:
+    from bot.questions import QuestionLogError
+    from bot.questions.covers import bring_up_to_date
+
+    try:
+        asyncio.run(bring_up_to_date(db_path))
+    except QuestionLogError as exc:
+        raise UserError(str(exc)) from None
+
+
+def _cover(db_path: Path, embedder: Embedder, args: argparse.Namespace, settings: Settings) -> int:
+    from bot.questions import QuestionLogError
+    from bot.reports.covers import cover_gap
+
+    group, url = args.covered
+    if not url.startswith(("https://", "http://", "/")):
+        raise UserError(f"not an article URL: {url!r} (give the address readers open)")
+    try:
+        cover_id, found = asyncio.run(
+            cover_gap(db_path, embedder, group, url, tz=settings.tz, threshold=args.threshold)
+        )
+    except QuestionLogError as exc:
+        raise UserError(str(exc)) from None
+    print(
+        f"cover {cover_id}: {found.size} question(s) like {found.example!r} "
+        f"are answered by {url}; they leave the open list"
+    )
+    return 0
+
+
+def _uncover(db_path: Path, cover_id: int) -> int:
+    from bot.questions.covers import remove_cover
+
+    if not asyncio.run(remove_cover(db_path, cover_id)):
+        raise UserError(f"no cover {cover_id}")
+    print(f"cover {cover_id} removed: its questions are back on the open list")
     return 0
 
 
@@ -140,6 +199,7 @@ def run_stats(args: argparse.Namespace, settings: Settings) -> int:
     db_path = _database_or_none(settings)
     if db_path is None:
         return 0
+    _bring_up_to_date(db_path)
     stats = asyncio.run(compute_stats(db_path, since=args.since, tz=settings.tz))
     print(format_stats(stats))
     if args.plot is not None:
@@ -157,9 +217,25 @@ def run_editors(args: argparse.Namespace, settings: Settings) -> int:
     port = args.port or settings.editors_port
     if host not in ("127.0.0.1", "localhost", "::1"):
         log.warning("editors' view bound to %s: put it behind a login (docs/editors.md)", host)
-    print(f"editors' view: http://{host}:{port}/questions  (Ctrl-C to stop)", file=sys.stderr)
+    if settings.question_db.is_file():
+        _bring_up_to_date(settings.question_db)
+    print(f"editors' view: http://{host}:{port}/  (Ctrl-C to stop)", file=sys.stderr)
     try:
-        serve(settings, host, port)
+        serve(settings, host, port, _page_model(settings))
     except EditorsViewError as exc:
         raise UserError(str(exc)) from None
     return 0
+
+
+def _page_model(settings: Settings) -> Callable[[], Embedder]:
+    """The configured model, loaded on the page's first visit; a missing model is one line."""
+    from bot.cli import compose
+    from bot.reports.editors_app import PageUnavailable
+
+    def load() -> Embedder:
+        try:
+            return compose.root(settings).embedder()
+        except UserError as exc:
+            raise PageUnavailable(str(exc)) from None
+
+    return load

@@ -65,7 +65,28 @@ CREATE TABLE shares (
 );
 """
 
-MIGRATIONS: tuple[str, ...] = (SCHEMA_V1, SCHEMA_V2)
+# What each reader was shown (the excerpt, its sentence in **…**, and the excerpt's own
+# tier; NULL for questions logged before), and the gaps editors have marked covered: a
+# cover names the article and the unanswered questions it answers, so those leave the
+# open list. A cover keeps no question text of its own: its questions are rows of
+# `questions`, deleted with them by retention and forget-me like every other child row.
+SCHEMA_V3 = """
+ALTER TABLE results ADD COLUMN excerpt TEXT;
+ALTER TABLE results ADD COLUMN tier TEXT CHECK (tier IN ('answer','related','none'));
+CREATE TABLE gap_covers (
+  id INTEGER PRIMARY KEY,
+  url TEXT NOT NULL,
+  covered_at TEXT NOT NULL
+);
+CREATE TABLE gap_cover_questions (
+  cover_id INTEGER NOT NULL REFERENCES gap_covers(id) ON DELETE CASCADE,
+  question_id TEXT NOT NULL REFERENCES questions(id) ON DELETE CASCADE,
+  PRIMARY KEY (cover_id, question_id)
+);
+CREATE INDEX gap_cover_questions_question ON gap_cover_questions (question_id);
+"""
+
+MIGRATIONS: tuple[str, ...] = (SCHEMA_V1, SCHEMA_V2, SCHEMA_V3)
 
 # SQLite result codes that say the file or its disk cannot be used right now, as opposed
 # to a file that is not ours or a broken migration: the log then keeps rows elsewhere.

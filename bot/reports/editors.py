@@ -1,9 +1,10 @@
-"""The editors' web view: Datasette over the question log, read-only, on localhost.
+"""The editors' web view: the weekly page and Datasette over the question log, read-only.
 
-Editors want to browse questions, filter them, and run a few standing reports without a
-terminal. Datasette gives that for free. The bot keeps writing the database, so it is opened
-as a *mutable* file (never ``--immutable``, whose cached counts and hashes would go stale),
-and Datasette reads it through ``mode=ro`` connections. Nothing here can write:
+``/`` is the page an editor opens every week (:mod:`bot.reports.editors_app`); ``/questions``
+is Datasette, for browsing, filtering and free-form SQL, which it gives for free. The bot
+keeps writing the database, so it is opened as a *mutable* file (never ``--immutable``,
+whose cached counts and hashes would go stale), and Datasette reads it through ``mode=ro``
+connections. Nothing here can write:
 
 * the ASGI app answers only GET and HEAD, only for the host names in
   ``EDITORS_ALLOWED_HOSTS`` (and localhost), hides Datasette's ``/-/`` introspection pages
@@ -28,7 +29,7 @@ from __future__ import annotations
 
 import importlib
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -38,6 +39,8 @@ import yaml
 from datasette.app import Datasette
 from datasette.plugins import DEFAULT_PLUGINS, get_plugins
 
+from bot.embedding.models import Embedder
+from bot.reports.editors_app import EditorsPage, with_editors_page
 from bot.reports.editors_db import OFFSET_TOKEN, EditorsDatabase, limit_heap
 from bot.reports.editors_guard import (
     LOCAL_HOSTS,
@@ -73,13 +76,16 @@ class EditorsViewError(Exception):
 class EditorsDatasette(Datasette):  # type: ignore[misc]
     """Datasette whose app, test client included, goes through every guard."""
 
-    def __init__(self, *args: Any, allowed_hosts: frozenset[str], **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, allowed_hosts: frozenset[str], page: EditorsPage, **kwargs: Any
+    ) -> None:
         self.allowed_hosts = allowed_hosts  # before Datasette builds its test client's app
+        self.page = page
         super().__init__(*args, **kwargs)
 
     def app(self) -> ASGIApp:
         app: ASGIApp = super().app()
-        app = neutralised_csv(hidden_internals(app))
+        app = with_editors_page(neutralised_csv(hidden_internals(app)), self.page)
         return allowed_hosts(read_only_methods(app), self.allowed_hosts)
 
 
@@ -118,8 +124,9 @@ def quiet_error_pages() -> None:
     setattr(importlib.import_module("datasette.handle_exception"), "rich", None)  # noqa: B010
 
 
-def make_datasette(settings: Settings) -> EditorsDatasette:
-    """A Datasette instance over the question log, configured read-only."""
+def make_datasette(settings: Settings, load_embedder: Callable[[], Embedder]) -> EditorsDatasette:
+    """A Datasette instance over the question log, configured read-only, with the
+    editors' page at ``/`` (its model loaded by `load_embedder` on the first visit)."""
     path = settings.question_db
     if not path.is_file():
         raise EditorsViewError(f"no questions logged yet: {path} does not exist")
@@ -133,6 +140,7 @@ def make_datasette(settings: Settings) -> EditorsDatasette:
         metadata=load_metadata(settings.tz),
         settings=DATASETTE_SETTINGS,
         allowed_hosts=editors_hosts(settings),
+        page=EditorsPage(path, settings.tz, load_embedder, f"/{DATABASE_NAME}"),
     )
     quiet_error_pages()
     ds.remove_database("_memory")
@@ -141,11 +149,11 @@ def make_datasette(settings: Settings) -> EditorsDatasette:
     return ds
 
 
-def serve(settings: Settings, host: str, port: int) -> None:
+def serve(settings: Settings, host: str, port: int, load_embedder: Callable[[], Embedder]) -> None:
     """Serve the view until Ctrl-C; uvicorn shuts down cleanly on SIGINT/SIGTERM."""
     import uvicorn
 
-    ds = make_datasette(settings)
+    ds = make_datasette(settings, load_embedder)
     limit_heap()
-    log.info("editors' view on http://%s:%d/%s", host, port, DATABASE_NAME)
+    log.info("editors' view on http://%s:%d/", host, port)
     uvicorn.run(ds.app(), host=host, port=port, log_level="warning", lifespan="on")

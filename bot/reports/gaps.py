@@ -27,6 +27,7 @@ too few for the rule to generalise by more than a hundredth, so treat 0.96 as a 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import unicodedata
 from collections import Counter
@@ -48,14 +49,18 @@ DEFAULT_THRESHOLD = 0.96
 THRESHOLD_GRID = tuple(round(0.80 + 0.01 * i, 2) for i in range(20))  # 0.80 … 0.99
 _BLOCK_ROWS = 512  # similarity rows computed at a time, to bound memory on large logs
 
+KEY_LENGTH = 6  # hex digits of a group's key: what an editor types to mark it covered
+
+# Unanswered questions, less those an editor has marked covered by an article.
 _GAP_SQL = """
-SELECT q.question, q.asked_at, q.user_hash, r.title, r.url
+SELECT q.id, q.question, q.asked_at, q.user_hash, r.title, r.url
 FROM questions AS q
 LEFT JOIN results AS r
   ON r.question_id = q.id
  AND r.rank = (SELECT MIN(rank) FROM results WHERE question_id = q.id)
 WHERE q.tier IN ('related', 'none')
   AND (:since IS NULL OR q.asked_at >= :since)
+  AND q.id NOT IN (SELECT question_id FROM gap_cover_questions)
 ORDER BY q.asked_at
 """
 
@@ -72,9 +77,16 @@ class GapGroup:
     wordings: tuple[str, ...]  # distinct wordings, most asked first
     article_title: str | None  # the top result most often shown for the group, if any
     article_url: str | None
+    question_ids: tuple[str, ...] = ()  # what marking the group covered takes off the list
+
+    @property
+    def key(self) -> str:
+        """A short name for the group, stable while its most central wording stays."""
+        return group_key(self.example)
 
     def to_json(self) -> dict[str, Any]:
         return {
+            "key": self.key,
             "example": self.example,
             "size": self.size,
             "askers": self.askers,
@@ -86,8 +98,15 @@ class GapGroup:
         }
 
 
+def group_key(example: str) -> str:
+    """The key of the group whose most central wording is `example`."""
+    digest = hashlib.sha256((normalise(example) or example).encode("utf-8")).hexdigest()
+    return digest[:KEY_LENGTH]
+
+
 @dataclass(frozen=True)
 class _Asked:
+    id: str
     question: str
     asked_at: datetime  # UTC
     user_hash: str | None
@@ -99,11 +118,12 @@ async def find_gaps(
     embedder: Embedder,
     *,
     since: date | None = None,
-    top: int = 20,
+    top: int | None = 20,
     tz: tzinfo = UTC,
     threshold: float = DEFAULT_THRESHOLD,
 ) -> list[GapGroup]:
-    """Group the unanswered questions (tier related/none) and return the `top` largest."""
+    """Group the unanswered questions (tier related/none) that no editor has marked
+    covered, and return the `top` largest (all of them for None)."""
     rows = await _load(db_path, day_start_utc(since, tz))
     if not rows:
         return []
@@ -111,7 +131,7 @@ async def find_gaps(
     groups = [_make_group(members, example, tz) for members, example in clusters]
     groups.sort(key=lambda g: (-g.askers, -g.size, -g.last_asked.timestamp(), g.example))
     log.debug("%d unanswered questions in %d groups", len(rows), len(groups))
-    return groups[:top]
+    return groups if top is None else groups[:top]
 
 
 def day_start_utc(since: date | None, tz: tzinfo) -> str | None:
@@ -130,8 +150,8 @@ async def _load(db_path: Path, since_utc: str | None) -> list[_Asked]:
     async with aiosqlite.connect(read_only_uri(db_path), uri=True) as db:
         fetched = await db.execute_fetchall(_GAP_SQL, {"since": since_utc})
     return [
-        _Asked(str(q), parse_time(str(at)), user, (str(title), str(url)) if url else None)
-        for q, at, user, title, url in fetched
+        _Asked(str(i), str(q), parse_time(str(at)), user, (str(title), str(url)) if url else None)
+        for i, q, at, user, title, url in fetched
     ]
 
 
@@ -232,4 +252,5 @@ def _make_group(members: Sequence[_Asked], example: str, tz: tzinfo) -> GapGroup
         wordings=tuple(q for q, _ in Counter(m.question for m in members).most_common()),
         article_title=article[0] if article else None,
         article_url=article[1] if article else None,
+        question_ids=tuple(m.id for m in members),
     )

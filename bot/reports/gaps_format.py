@@ -46,16 +46,16 @@ def format_table(groups: Sequence[GapGroup], width: int = 120) -> str:
     """A fixed-width table that keeps Japanese columns aligned in a terminal."""
     if not groups:
         return "no unanswered questions in this period"
-    fixed = [3, 6, 5, 16, 16]
+    fixed = [6, 6, 5, 16, 16]
     flexible = max(width - sum(fixed) - 2 * 7, 30)
     question_width = flexible * 3 // 5
     article_width = flexible - question_width
     widths = [*fixed[:3], question_width, *fixed[3:], article_width]
-    header = ["#", "askers", "asked", "question (example)", "first", "last", "nearest article"]
+    header = ["key", "askers", "asked", "question (example)", "first", "last", "nearest article"]
     lines = [_row(header, widths), _row(["-" * w for w in widths], widths)]
-    for number, group in enumerate(groups, 1):
+    for group in groups:
         cells = [
-            str(number),
+            group.key,
             str(group.askers),
             str(group.size),
             group.example,
@@ -73,6 +73,7 @@ def _row(cells: Iterable[str], widths: Sequence[int]) -> str:
 
 CSV_FIELDS = (
     "rank",
+    "key",
     "askers",
     "size",
     "example",
@@ -94,6 +95,7 @@ def format_csv(groups: Sequence[GapGroup]) -> str:
             neutralise_row(
                 [
                     number,
+                    g.key,
                     g.askers,
                     g.size,
                     g.example,

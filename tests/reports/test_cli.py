@@ -63,7 +63,7 @@ def test_gaps_table(env: Env, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["gaps", "--top", "5"]) == 0
     assert env.embedder.calls > 0, "gaps embeds the unanswered questions with the fake"
     lines = capsys.readouterr().out.splitlines()
-    assert lines[0].startswith("#")
+    assert lines[0].startswith("key")
     assert "Llama 4の発売日は？" in lines[2] and "2026-02-05 12:00" in lines[2]
     assert "明日の天気は？" in lines[3]
 
@@ -99,3 +99,39 @@ def test_bad_date_is_a_usage_error(env: Env) -> None:
     with pytest.raises(SystemExit) as exit_info:
         main(["stats", "--since", "yesterday"])
     assert exit_info.value.code == 2
+
+
+def _keys(capsys: pytest.CaptureFixture[str]) -> dict[str, str]:
+    """Example wording -> key, from `gaps --format jsonl`."""
+    assert main(["gaps", "--format", "jsonl"]) == 0
+    groups = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    return {g["example"]: g["key"] for g in groups}
+
+
+def test_a_covered_group_leaves_the_list_until_uncovered(
+    env: Env, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`--covered KEY URL` takes the group off the list; `--uncover ID` puts it back."""
+    keys = _keys(capsys)
+    url = "https://blog.example/2026/02/llama-4.html"
+    assert main(["gaps", "--covered", keys["Llama 4の発売日は？"], url]) == 0
+    said = capsys.readouterr().out
+    assert said.startswith("cover 1: 2 question(s) like 'Llama 4の発売日は？'") and url in said
+    assert list(_keys(capsys)) == ["明日の天気は？"]
+    assert main(["gaps", "--uncover", "1"]) == 0
+    capsys.readouterr()
+    assert set(_keys(capsys)) == {"Llama 4の発売日は？", "明日の天気は？"}
+
+
+def test_covering_an_unknown_group_or_a_non_url_is_one_line(
+    env: Env, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A stale key, a URL that is not one and an unknown cover id each exit 2 with a line."""
+    keys = _keys(capsys)
+    assert main(["gaps", "--covered", "zzzzzz", "https://blog.example/a.html"]) == 2
+    assert "no open gap group 'zzzzzz'" in capsys.readouterr().err
+    assert main(["gaps", "--covered", keys["明日の天気は？"], "javascript:alert(1)"]) == 2
+    assert "not an article URL" in capsys.readouterr().err
+    assert main(["gaps", "--uncover", "9"]) == 2
+    assert "no cover 9" in capsys.readouterr().err
+    assert env.log.count("gap_covers") == 0

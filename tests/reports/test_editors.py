@@ -12,13 +12,14 @@ from datasette.app import Datasette
 from datasette.plugins import DEFAULT_PLUGINS, get_plugins
 
 from bot.reports.editors import EditorsViewError, load_metadata, make_datasette, utc_offset_modifier
+from tests.fakes import HashEmbedder
 
 from .conftest import ARTICLE_A, ARTICLE_B, QuestionLogFile, make_settings
 
 
 @pytest.fixture
 async def ds(sample_log: QuestionLogFile) -> Datasette:
-    datasette = make_datasette(make_settings(sample_log.path))
+    datasette = make_datasette(make_settings(sample_log.path), HashEmbedder)
     await datasette.invoke_startup()
     return datasette
 
@@ -75,10 +76,11 @@ async def test_questions_per_article(ds: Datasette) -> None:
 
 async def test_local_times_use_the_settings_timezone(sample_log: QuestionLogFile) -> None:
     """asked_local is UTC plus the zone offset: nine hours in Tokyo."""
-    ds = make_datasette(make_settings(sample_log.path, timezone="Asia/Tokyo"))
+    ds = make_datasette(make_settings(sample_log.path, timezone="Asia/Tokyo"), HashEmbedder)
     row = (await _rows(ds, "unanswered_this_week"))[0]
     utc_rows = await _rows(
-        make_datasette(make_settings(sample_log.path, timezone="UTC")), "unanswered_this_week"
+        make_datasette(make_settings(sample_log.path, timezone="UTC"), HashEmbedder),
+        "unanswered_this_week",
     )
     local = datetime.fromisoformat(row["asked_local"])
     assert (local - datetime.fromisoformat(utc_rows[0]["asked_local"])).total_seconds() == 9 * 3600
@@ -135,13 +137,13 @@ async def test_no_plugins_no_download(ds: Datasette) -> None:
 def test_missing_database_is_a_clear_error(tmp_path: Path) -> None:
     """Without a log file the view refuses to start and says why."""
     with pytest.raises(EditorsViewError, match="no questions logged yet"):
-        make_datasette(make_settings(tmp_path / "missing.db"))
+        make_datasette(make_settings(tmp_path / "missing.db"), HashEmbedder)
 
 
 async def test_database_name_is_stable(log_file: QuestionLogFile, tmp_path: Path) -> None:
     """Whatever the file is called, the view's URLs use /questions."""
     renamed = tmp_path / "log-2026.sqlite"
     log_file.path.rename(renamed)
-    ds = make_datasette(make_settings(renamed))
+    ds = make_datasette(make_settings(renamed), HashEmbedder)
     assert (await ds.client.get("/questions/gap_groups.json")).status_code == 200
     assert "_memory" not in ds.databases

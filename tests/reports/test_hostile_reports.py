@@ -16,6 +16,7 @@ from datasette.app import Datasette
 from bot.questions.store import format_time
 from bot.reports.editors import make_datasette
 from bot.reports.gaps import find_gaps
+from tests.fakes import HashEmbedder
 
 from .conftest import QuestionLogFile, make_settings
 
@@ -27,7 +28,7 @@ ROWS_OF_200_KB = (
 
 @pytest.fixture
 async def ds(sample_log: QuestionLogFile) -> Datasette:
-    datasette = make_datasette(make_settings(sample_log.path))
+    datasette = make_datasette(make_settings(sample_log.path), HashEmbedder)
     await datasette.invoke_startup()
     return datasette
 
