@@ -37,9 +37,10 @@ from zoneinfo import ZoneInfo
 
 import yaml
 from datasette.app import Datasette
-from datasette.plugins import DEFAULT_PLUGINS, get_plugins
+from datasette.plugins import DEFAULT_PLUGINS, get_plugins, pm
 
 from bot.embedding.models import Embedder
+from bot.reports import editors_cells
 from bot.reports.editors_app import EditorsPage, with_editors_page
 from bot.reports.editors_db import OFFSET_TOKEN, EditorsDatabase, limit_heap
 from bot.reports.editors_guard import (
@@ -130,12 +131,15 @@ def make_datasette(settings: Settings, load_embedder: Callable[[], Embedder]) ->
     path = settings.question_db
     if not path.is_file():
         raise EditorsViewError(f"no questions logged yet: {path} does not exist")
-    plugins = [p["name"] for p in get_plugins() if p["name"] not in DEFAULT_PLUGINS]
+    ours = (*DEFAULT_PLUGINS, editors_cells.__name__)
+    plugins = [p["name"] for p in get_plugins() if p["name"] not in ours]
     if plugins:
         raise EditorsViewError(
             f"Datasette plugins are installed ({', '.join(plugins)}); the editors' view only "
             "runs without plugins so that nothing can write to the question log"
         )
+    if not pm.is_registered(editors_cells):
+        pm.register(editors_cells, editors_cells.__name__)
     ds = EditorsDatasette(
         metadata=load_metadata(settings.tz),
         settings=DATASETTE_SETTINGS,

@@ -211,3 +211,14 @@ def test_an_excerpt_keeps_its_emphasis_and_nothing_else() -> None:
         str(emphasised("a **b** c **<d>**")) == "a <strong>b</strong> c <strong>&lt;d&gt;</strong>"
     )
     assert str(emphasised(None)) == ""
+
+
+async def test_datasette_tables_and_queries_show_links_decoded(log_file: QuestionLogFile) -> None:
+    """Datasette's own pages show the decoded link too, keeping the stored href."""
+    qid = log_file.add("Neovimの開発は？", datetime.now(UTC), tier="none", articles=[ARTICLE_A])
+    show(log_file, qid, "抜粋")
+    ds = view(log_file)
+    for path in ("/questions/results", "/questions/unanswered_this_week"):
+        response = await ds.client.get(path)
+        assert response.status_code == 200
+        assert f'<a href="{ENCODED}">{DECODED}</a>' in response.text, path
