@@ -80,6 +80,11 @@ class GapGroup:
     question_ids: tuple[str, ...] = ()  # what marking the group covered takes off the list
 
     @property
+    def other_wordings(self) -> tuple[str, ...]:
+        """The wordings besides the example, most asked first."""
+        return tuple(w for w in self.wordings if w != self.example)
+
+    @property
     def key(self) -> str:
         """A short name for the group, stable while its most central wording stays."""
         return group_key(self.example)
