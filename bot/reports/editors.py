@@ -42,7 +42,7 @@ from datasette.plugins import DEFAULT_PLUGINS, get_plugins, pm
 from bot.embedding.models import Embedder
 from bot.reports import editors_cells
 from bot.reports.editors_app import EditorsPage, with_editors_page
-from bot.reports.editors_db import OFFSET_TOKEN, EditorsDatabase, limit_heap
+from bot.reports.editors_db import EditorsDatabase, limit_heap
 from bot.reports.editors_guard import (
     LOCAL_HOSTS,
     ASGIApp,
@@ -57,6 +57,7 @@ log = logging.getLogger(__name__)
 
 METADATA_PATH = Path(__file__).with_name("editors_metadata.yml")
 DATABASE_NAME = "questions"  # fixed, so URLs in docs/editors.md work whatever the file is called
+OFFSET_TOKEN = "LOCAL_OFFSET"  # noqa: S105 - a placeholder in the queries' SQL, not a secret
 DATASETTE_SETTINGS: dict[str, Any] = {
     "allow_download": False,
     "default_allow_sql": True,
@@ -148,8 +149,7 @@ def make_datasette(settings: Settings, load_embedder: Callable[[], Embedder]) ->
     )
     quiet_error_pages()
     ds.remove_database("_memory")
-    offset = utc_offset_modifier(settings.tz)
-    ds.add_database(EditorsDatabase(ds, str(path.resolve()), offset), DATABASE_NAME)
+    ds.add_database(EditorsDatabase(ds, str(path.resolve())), DATABASE_NAME)
     return ds
 
 

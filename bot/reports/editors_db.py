@@ -13,12 +13,10 @@ Every connection Datasette opens gets these before it runs a query:
 * a bound on the text and bytes one query may return (:data:`MAX_RESULT_CHARS`): rows are
   read one by one and the query fails once the bound is passed, before Datasette holds
   its up to ``max_returned_rows`` rows and renders them;
-* temporary views for the standing reports that need to count askers
-  (:data:`ASKER_VIEWS`), created before the authorizer is set;
-* an authorizer that reads ``user_hash`` and ``voter_hash`` as NULL everywhere except
-  inside those views, so tables, custom SQL, JSON and ``_stream=on`` CSV never show a
-  hash, and refuses ``ATTACH`` and the creation of new views or tables. Counting distinct
-  askers stays possible; listing them does not. ``pragma_database_list`` reads its
+* an authorizer that reads ``user_hash`` and ``voter_hash`` as NULL everywhere, so tables,
+  custom SQL, JSON and ``_stream=on`` CSV never show a hash, and refuses ``ATTACH`` and the
+  creation of new views or tables. The editors' page counts distinct askers with its own
+  read-only connection and shows only the counts. ``pragma_database_list`` reads its
   ``file`` column as NULL: it holds the absolute path the hidden ``/-/`` pages would show.
 """
 
@@ -36,23 +34,6 @@ PROGRESS_STEPS = 100  # SQLite instructions between two checks of the time limit
 HEAP_LIMIT_BYTES = 512 * 1024 * 1024  # the editors' process, all connections together
 HIDDEN_COLUMNS = frozenset({("questions", "user_hash"), ("feedback", "voter_hash")})
 PATH_COLUMNS = frozenset({("pragma_database_list", "file")})  # read as NULL everywhere
-OFFSET_TOKEN = "LOCAL_OFFSET"  # noqa: S105 - a placeholder in SQL, not a secret
-
-# Unanswered questions with the same wording (case, spaces and punctuation ignored).
-UNANSWERED_GROUPS = """
-SELECT
-  MIN(q.question) AS example,
-  COUNT(*) AS asked,
-  COUNT(DISTINCT q.user_hash) AS askers,
-  datetime(MIN(q.asked_at), 'LOCAL_OFFSET') AS first_local,
-  datetime(MAX(q.asked_at), 'LOCAL_OFFSET') AS last_local
-FROM main.questions AS q
-WHERE q.tier IN ('related', 'none')
-GROUP BY lower(replace(replace(replace(replace(replace(replace(replace(replace(
-  trim(q.question), ' ', ''), '　', ''), '？', ''), '?', ''), '！', ''), '!', ''),
-  '。', ''), '.', ''))
-"""
-ASKER_VIEWS = {"unanswered_groups": UNANSWERED_GROUPS}
 
 DENIED_ACTIONS = frozenset(
     {
@@ -69,15 +50,13 @@ DENIED_ACTIONS = frozenset(
 
 
 def authorize(
-    action: int, arg1: str | None, arg2: str | None, _db: str | None, source: str | None
+    action: int, arg1: str | None, arg2: str | None, _db: str | None, _source: str | None
 ) -> int:
-    """SQLite authorizer: hashes read as NULL outside the asker views; no new schema."""
+    """SQLite authorizer: askers' hashes and the file's path read as NULL; no new schema."""
     if action in DENIED_ACTIONS:
         return sqlite3.SQLITE_DENY
-    if action == sqlite3.SQLITE_READ and (arg1, arg2) in PATH_COLUMNS:
+    if action == sqlite3.SQLITE_READ and (arg1, arg2) in HIDDEN_COLUMNS | PATH_COLUMNS:
         return sqlite3.SQLITE_IGNORE
-    if action == sqlite3.SQLITE_READ and (arg1, arg2) in HIDDEN_COLUMNS:
-        return sqlite3.SQLITE_OK if source in ASKER_VIEWS else sqlite3.SQLITE_IGNORE
     return sqlite3.SQLITE_OK
 
 
@@ -133,23 +112,18 @@ class BoundedConnection(sqlite3.Connection):
         super().set_progress_handler(progress_handler, min(n, PROGRESS_STEPS))
 
 
-def guard_connection(conn: sqlite3.Connection, offset: str) -> None:
-    """Apply the limits, the asker views and the authorizer to one connection."""
+def guard_connection(conn: sqlite3.Connection) -> None:
+    """Apply the limits and the authorizer to one connection."""
     conn.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, MAX_VALUE_BYTES)
     conn.setlimit(sqlite3.SQLITE_LIMIT_COLUMN, MAX_RESULT_COLUMNS)
-    for name, sql in ASKER_VIEWS.items():
-        conn.execute(
-            f"CREATE TEMP VIEW IF NOT EXISTS {name} AS {sql.replace(OFFSET_TOKEN, offset)}"
-        )
     conn.set_authorizer(authorize)
 
 
 class EditorsDatabase(Database):  # type: ignore[misc]
     """A read-only Datasette database whose every connection is guarded."""
 
-    def __init__(self, ds: Any, path: str, offset: str) -> None:
+    def __init__(self, ds: Any, path: str) -> None:
         super().__init__(ds, path=path, is_mutable=True)
-        self._offset = offset
 
     def connect(self, write: bool = False) -> sqlite3.Connection:
         if write:
@@ -163,7 +137,7 @@ class EditorsDatabase(Database):  # type: ignore[misc]
             factory=BoundedConnection,
         )
         self._all_file_connections.append(conn)  # closed by Database.close()
-        guard_connection(conn, self._offset)
+        guard_connection(conn)
         return conn
 
 
