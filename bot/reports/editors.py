@@ -48,6 +48,7 @@ from bot.reports.editors_guard import (
     ASGIApp,
     allowed_hosts,
     hidden_internals,
+    logged_refusals,
     neutralised_csv,
     read_only_methods,
 )
@@ -88,7 +89,7 @@ class EditorsDatasette(Datasette):  # type: ignore[misc]
     def app(self) -> ASGIApp:
         app: ASGIApp = super().app()
         app = with_editors_page(neutralised_csv(hidden_internals(app)), self.page)
-        return allowed_hosts(read_only_methods(app), self.allowed_hosts)
+        return allowed_hosts(read_only_methods(logged_refusals(app)), self.allowed_hosts)
 
 
 def editors_hosts(settings: Settings) -> frozenset[str]:

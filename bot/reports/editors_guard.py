@@ -107,6 +107,26 @@ def hidden_internals(app: ASGIApp) -> ASGIApp:
     return guarded
 
 
+def logged_refusals(app: ASGIApp) -> ASGIApp:
+    """One log line per answer of 400 or more (an unknown URL, a mistyped query): the
+    error page itself says the rest, and no traceback is printed."""
+
+    async def logged(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await app(scope, receive, send)
+            return
+
+        async def watched(message: Message) -> None:
+            if message["type"] == "http.response.start" and int(message["status"]) >= 400:
+                path = str(scope.get("path", ""))[:200]
+                log.info("%d %s %r", message["status"], scope.get("method", ""), path)
+            await send(message)
+
+        await app(scope, receive, watched)
+
+    return logged
+
+
 def neutralised_csv(app: ASGIApp) -> ASGIApp:
     """Rewrite every ``.csv`` response so no cell can run as a spreadsheet formula.
 

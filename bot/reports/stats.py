@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 from bot.questions.store import parse_time
 from bot.reports.gaps import day_start_utc, read_only_uri
 from bot.reports.gaps_format import fit
+from bot.reports.links import readable_url
 
 log = logging.getLogger(__name__)
 
@@ -135,7 +136,9 @@ def format_stats(stats: Stats, bar_width: int = 40) -> str:
         lines.append(f"{d.day:%Y-%m-%d}  {d.asked:5d}  {d.answered:8d}  {bar}")
     if stats.top_articles:
         lines += ["", "articles shown first   (questions)"]
-        lines += [f"{fit(a.title, 60)}  {a.shown:5d}  {a.url}" for a in stats.top_articles]
+        lines += [
+            f"{fit(a.title, 60)}  {a.shown:5d}  {readable_url(a.url)}" for a in stats.top_articles
+        ]
     return "\n".join(line.rstrip() for line in lines)
 
 

@@ -3,6 +3,7 @@ the database's path read through SQL, paths that dodge the hidden pages."""
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 import tracemalloc
 from collections.abc import Sequence
@@ -104,14 +105,22 @@ async def test_database_page_still_lists_without_the_path(ds: Datasette) -> None
     "path", ["//-/databases.json", "///-/versions.json", "//-/settings.json", "/no-such-page"]
 )
 async def test_odd_paths_are_plain_404s_without_a_traceback(
-    ds: Datasette, sample_log: QuestionLogFile, capsys: pytest.CaptureFixture[str], path: str
+    ds: Datasette,
+    sample_log: QuestionLogFile,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+    path: str,
 ) -> None:
-    """A doubled slash does not reach the hidden pages, and nothing logs a traceback."""
-    response = await ds.client.get(path)
+    """A doubled slash does not reach the hidden pages, nothing logs a traceback, and each
+    unknown URL is one log line."""
+    with caplog.at_level(logging.INFO):
+        response = await ds.client.get(path)
     assert response.status_code == 404
     assert str(sample_log.path.resolve()) not in response.text
     captured = capsys.readouterr()
     assert "Traceback" not in captured.out + captured.err
+    ours = [r.getMessage() for r in caplog.records if r.name.startswith("bot.")]
+    assert ours == [f"404 GET {path!r}"]
 
 
 class NearlyOneVector:

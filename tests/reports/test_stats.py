@@ -106,3 +106,11 @@ async def test_one_day_is_plotted_on_a_day_axis(log_file: QuestionLogFile) -> No
     finally:
         plt.close(figure)
     assert labels and all(re.fullmatch(r"\d{4}-\d{2}-\d{2}", label) for label in labels)
+
+
+async def test_the_report_shows_article_links_decoded(log_file: QuestionLogFile) -> None:
+    """A percent-encoded Japanese permalink is printed as readers read it."""
+    url = "http://localhost:4000/2025/12/11/%E6%97%A5%E6%9C%AC%E8%AA%9E.html"
+    log_file.add("q1", _at(2, 1), tier="answer", articles=[("日本語の記事", url)])
+    text = format_stats(await compute_stats(log_file.path))
+    assert "http://localhost:4000/2025/12/11/日本語.html" in text and "%E6" not in text
