@@ -2,7 +2,9 @@
 
 Child rows are deleted explicitly rather than left to ``ON DELETE CASCADE`` so the
 count reported to the operator is every row removed, whatever the connection's
-foreign-key setting.
+foreign-key setting. A question's place in a gap cover (``gap_cover_questions``) goes
+with it; the cover itself (an article URL and a time) stays, even once it names no
+question.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ async def delete_older_than(conn: aiosqlite.Connection, cutoff: str) -> int:
         [
             (f"DELETE FROM feedback WHERE question_id IN ({OLD_QUESTIONS})", cutoff),
             (f"DELETE FROM results WHERE question_id IN ({OLD_QUESTIONS})", cutoff),
+            (f"DELETE FROM gap_cover_questions WHERE question_id IN ({OLD_QUESTIONS})", cutoff),
             ("DELETE FROM questions WHERE asked_at < ?", cutoff),
             ("DELETE FROM shares WHERE shared_at < ?", cutoff),
         ],
@@ -31,13 +34,15 @@ async def delete_older_than(conn: aiosqlite.Connection, cutoff: str) -> int:
 
 
 async def delete_user(conn: aiosqlite.Connection, user_hash: str) -> int:
-    """Remove a user's questions (with their results and votes) and the votes they gave."""
+    """Remove a user's questions (with their results, votes and gap-cover links) and the
+    votes they gave."""
     return await _delete(
         conn,
         [
             ("DELETE FROM feedback WHERE voter_hash = ?", user_hash),
             (f"DELETE FROM feedback WHERE question_id IN ({USER_QUESTIONS})", user_hash),
             (f"DELETE FROM results WHERE question_id IN ({USER_QUESTIONS})", user_hash),
+            (f"DELETE FROM gap_cover_questions WHERE question_id IN ({USER_QUESTIONS})", user_hash),
             ("DELETE FROM questions WHERE user_hash = ?", user_hash),
         ],
     )

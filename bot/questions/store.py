@@ -69,7 +69,11 @@ def parse_time(text: str) -> datetime:
 
 @dataclass(frozen=True, slots=True)
 class ResultRow:
-    """One row of ``results``."""
+    """One row of ``results``.
+
+    ``excerpt`` (the text shown, its sentence in ``**…**``) and ``tier`` (the excerpt's
+    own) default to None, so a spilled row written before they were kept still loads.
+    """
 
     rank: int
     source: str
@@ -78,6 +82,8 @@ class ResultRow:
     passage_id: str
     heading: str | None
     score: float
+    excerpt: str | None = None
+    tier: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,7 +125,17 @@ class QuestionRow:
             index_version=answer.index_version,
             model=record.model,
             results=tuple(
-                ResultRow(r.rank, r.source, r.title, r.url, r.passage_id, r.heading, r.confidence)
+                ResultRow(
+                    rank=r.rank,
+                    source=r.source,
+                    title=r.title,
+                    url=r.url,
+                    passage_id=r.passage_id,
+                    heading=r.heading,
+                    score=r.confidence,
+                    excerpt=r.excerpt,
+                    tier=r.tier,
+                )
                 for r in answer.results
             ),
         )
@@ -173,8 +189,9 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (id) DO NOTHING
 """
 INSERT_RESULT = """
-INSERT OR REPLACE INTO results (question_id, rank, source, title, url, passage_id, heading, score)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+INSERT OR REPLACE INTO results (question_id, rank, source, title, url, passage_id, heading, score,
+    excerpt, tier)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 """
 UPSERT_VOTE = """
 INSERT INTO feedback (question_id, voter_hash, vote, reason, voted_at) VALUES (?, ?, ?, ?, ?)
@@ -202,7 +219,18 @@ async def write_row(conn: aiosqlite.Connection, row: Row) -> None:
     await conn.executemany(
         INSERT_RESULT,
         [
-            (row.id, r.rank, r.source, r.title, r.url, r.passage_id, r.heading, r.score)
+            (
+                row.id,
+                r.rank,
+                r.source,
+                r.title,
+                r.url,
+                r.passage_id,
+                r.heading,
+                r.score,
+                r.excerpt,
+                r.tier,
+            )
             for r in row.results
         ],
     )

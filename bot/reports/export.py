@@ -8,6 +8,11 @@ nor blocks the bot's writer.
 CSV is UTF-8 with a byte-order mark because Excel, as commonly set up in Japan, reads a
 file without one as Shift_JIS and garbles every question. Every cell goes through
 :func:`bot.reports.cells.neutralise`, so a question like ``=HYPERLINK(...)`` stays text.
+
+Each result carries the excerpt the reader was shown (its sentence in ``**…**``) and
+that excerpt's tier; both are empty (CSV) or null (JSONL) for questions logged before
+they were kept, and for a file the bot has not yet brought to that schema (an export
+only reads, it never migrates).
 """
 
 from __future__ import annotations
@@ -37,21 +42,36 @@ QUESTION_COLUMNS = (
     "id, asked_at, question, language, source, guild_id, channel_id, user_hash, tier, "
     "answered, best_score, latency_ms, index_version, model"
 )
+# The schema version whose results keep the excerpt shown and its tier (SCHEMA_V3).
+SHOWN_SINCE = 3
 CSV_EXTRAS = """,
   (SELECT title FROM results r WHERE r.question_id = q.id ORDER BY rank LIMIT 1) AS top_title,
   (SELECT url FROM results r WHERE r.question_id = q.id ORDER BY rank LIMIT 1) AS top_url,
+  (SELECT {excerpt} FROM results r WHERE r.question_id = q.id ORDER BY rank LIMIT 1)
+    AS top_excerpt,
+  (SELECT {tier} FROM results r WHERE r.question_id = q.id ORDER BY rank LIMIT 1) AS top_tier,
   (SELECT count(*) FROM feedback f WHERE f.question_id = q.id AND f.vote = 1) AS thumbs_up,
   (SELECT count(*) FROM feedback f WHERE f.question_id = q.id AND f.vote = -1) AS thumbs_down
 """
 JSONL_EXTRAS = """,
   (SELECT json_group_array(json_object('rank', rank, 'source', source, 'title', title,
-      'url', url, 'passage_id', passage_id, 'heading', heading, 'score', score))
-   FROM (SELECT * FROM results r WHERE r.question_id = q.id ORDER BY rank)) AS results,
+      'url', url, 'passage_id', passage_id, 'heading', heading, 'score', score,
+      'excerpt', {excerpt}, 'tier', {tier}))
+   FROM (SELECT * FROM results r WHERE r.question_id = q.id ORDER BY rank) r) AS results,
   (SELECT json_group_array(json_object('voter_hash', voter_hash, 'vote', vote,
       'reason', reason, 'voted_at', voted_at))
    FROM (SELECT * FROM feedback f WHERE f.question_id = q.id
          ORDER BY voted_at, voter_hash)) AS feedback
 """
+
+
+def extras_sql(fmt: Format, version: int) -> str:
+    """The per-question result and vote columns of ``fmt`` for a file at ``version``."""
+    shown = version >= SHOWN_SINCE
+    template = CSV_EXTRAS if fmt == "csv" else JSONL_EXTRAS
+    return template.format(
+        excerpt="r.excerpt" if shown else "NULL", tier="r.tier" if shown else "NULL"
+    )
 
 
 @dataclass(frozen=True)
@@ -93,9 +113,9 @@ async def export_questions(
     if fmt not in ("csv", "jsonl"):
         raise ValueError(f"unknown export format {fmt!r}")
     where, params = where_clause(query, tz)
-    extras = CSV_EXTRAS if fmt == "csv" else JSONL_EXTRAS
-    sql = f"SELECT {QUESTION_COLUMNS}{extras} FROM questions q{where} ORDER BY q.asked_at, q.id"
     async with _read_only(db_path) as conn:
+        extras = extras_sql(fmt, await read_version(conn))
+        sql = f"SELECT {QUESTION_COLUMNS}{extras} FROM questions q{where} ORDER BY q.asked_at, q.id"
         conn.row_factory = aiosqlite.Row
         async with conn.execute(sql, params) as cursor:
             if fmt == "csv":
@@ -144,6 +164,8 @@ def csv_header(tz: ZoneInfo) -> list[str]:
         "best_score",
         "top_title",
         "top_url",
+        "top_excerpt",
+        "top_tier",
         "thumbs_up",
         "thumbs_down",
         "source",
@@ -171,6 +193,8 @@ async def _write_csv(cursor: aiosqlite.Cursor, out: BinaryIO, tz: ZoneInfo) -> i
                     f"{row['best_score']:.4f}",
                     row["top_title"],
                     row["top_url"],
+                    row["top_excerpt"],
+                    row["top_tier"],
                     row["thumbs_up"],
                     row["thumbs_down"],
                     row["source"],

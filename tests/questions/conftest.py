@@ -28,7 +28,10 @@ def fake_answer(
     best_score: float = 0.82,
     language: str = "ja",
 ) -> Answer:
-    """An answer shaped like the real pipeline's, with ``results`` excerpts."""
+    """An answer shaped like the real pipeline's, with ``results`` excerpts.
+
+    The first excerpt has the answer's tier; later ones of an answer are only related.
+    """
     hits = tuple(
         Result(
             title=f"記事 {rank}",
@@ -40,6 +43,7 @@ def fake_answer(
             source=f"_posts/2024-05-0{rank}-post.md",
             passage_id=f"p{rank}",
             rank=rank,
+            tier="related" if tier == "answer" and rank > 1 else tier,
         )
         for rank in range(1, results + 1)
     )

@@ -17,10 +17,14 @@ SCHEMA = {
     ],
     "results": [
         "question_id", "rank", "source", "title", "url", "passage_id", "heading", "score",
+        "excerpt", "tier",
     ],
     "feedback": ["question_id", "voter_hash", "vote", "reason", "voted_at"],
     "shares": ["question_id", "shared_at"],
+    "gap_covers": ["id", "url", "covered_at"],
+    "gap_cover_questions": ["cover_id", "question_id"],
 }  # fmt: skip
+CURRENT = len(migrations.MIGRATIONS)  # the version a file is brought to
 
 
 def user_version(path: Path) -> int:
@@ -33,14 +37,14 @@ async def test_new_file_has_the_documented_schema(db_path: Path) -> None:
     await log.close()
     for table, columns in SCHEMA.items():
         assert [r[1] for r in rows(db_path, f"PRAGMA table_info({table})")] == columns
-    assert user_version(db_path) == len(migrations.MIGRATIONS) == 2
+    assert user_version(db_path) == CURRENT == 3
     assert rows(db_path, "PRAGMA journal_mode") == [("wal",)]
 
 
 async def test_newer_schema_is_refused(db_path: Path) -> None:
     """A file written by a newer bot is refused with a clear message and left untouched."""
     make_file(db_path, "CREATE TABLE questions (id TEXT);", 5)
-    message = f"{db_path} was written by a newer version (schema 5 > 2); upgrade the bot"
+    message = f"{db_path} was written by a newer version (schema 5 > {CURRENT}); upgrade the bot"
     with pytest.raises(QuestionLogError) as caught:
         await QuestionLog.open(db_path)
     assert str(caught.value) == message
@@ -56,7 +60,7 @@ async def test_version_0_file_is_migrated(db_path: Path, kind: str) -> None:
         make_file(db_path, "CREATE TABLE notes (body TEXT); INSERT INTO notes VALUES ('keep');", 0)
     log = await QuestionLog.open(db_path)
     await log.close()
-    assert user_version(db_path) == 2
+    assert user_version(db_path) == CURRENT
     assert rows(db_path, "SELECT count(*) FROM questions") == [(0,)]
     if kind == "unrelated tables":
         assert rows(db_path, "SELECT body FROM notes") == [("keep",)]
@@ -69,14 +73,14 @@ async def test_older_file_is_migrated_keeping_rows(
     log = await QuestionLog.open(db_path)
     log.record(make_record(id="kept"))
     await log.close()
-    v2 = """
+    next_script = """
     ALTER TABLE questions ADD COLUMN thread_id TEXT;
     CREATE INDEX q_thread ON questions (thread_id);
     """
-    monkeypatch.setattr(migrations, "MIGRATIONS", (*migrations.MIGRATIONS, v2))
+    monkeypatch.setattr(migrations, "MIGRATIONS", (*migrations.MIGRATIONS, next_script))
     log = await QuestionLog.open(db_path)
     await log.close()
-    assert user_version(db_path) == 3
+    assert user_version(db_path) == CURRENT + 1
     assert rows(db_path, "SELECT id, thread_id FROM questions") == [("kept", None)]
 
 
@@ -88,7 +92,7 @@ async def test_failed_migration_rolls_back(db_path: Path, monkeypatch: pytest.Mo
     monkeypatch.setattr(migrations, "MIGRATIONS", (*migrations.MIGRATIONS, broken))
     with pytest.raises(QuestionLogError, match=r"cannot bring .* up to date"):
         await QuestionLog.open(db_path)
-    assert user_version(db_path) == 2
+    assert user_version(db_path) == CURRENT
     assert rows(db_path, "SELECT name FROM sqlite_master WHERE name = 'extra'") == []
 
 
@@ -111,12 +115,46 @@ async def test_a_version_1_file_gains_the_shares_table(db_path: Path) -> None:
     make_file(db_path, migrations.SCHEMA_V1 + "INSERT INTO questions VALUES " + V1_ROW, 1)
     log = await QuestionLog.open(db_path)
     await log.close()
-    assert user_version(db_path) == 2
+    assert user_version(db_path) == CURRENT
     assert rows(db_path, "SELECT id FROM questions") == [("old",)]
     assert rows(db_path, "SELECT count(*) FROM shares") == [(0,)]
+
+
+async def test_a_version_2_file_gains_excerpts_and_gap_covers(
+    db_path: Path, make_record: MakeRecord
+) -> None:
+    """A file from before excerpts were kept is migrated in place: its questions, results
+    and shares stay, their excerpt and tier NULL, and new questions keep theirs."""
+    make_file(
+        db_path,
+        migrations.SCHEMA_V1
+        + migrations.SCHEMA_V2
+        + "INSERT INTO questions VALUES "
+        + V1_ROW
+        + "INSERT INTO results VALUES "
+        + V2_RESULT
+        + "INSERT INTO shares VALUES ('old', '2024-05-01T00:01:00.000000Z');",
+        2,
+    )
+    log = await QuestionLog.open(db_path)
+    log.record(make_record(id="new", results=1))
+    await log.close()
+    assert user_version(db_path) == CURRENT == 3
+    assert rows(db_path, "SELECT question_id FROM shares") == [("old",)]
+    assert rows(
+        db_path, "SELECT question_id, rank, title, score, excerpt, tier FROM results ORDER BY 1"
+    ) == [
+        ("new", 1, "記事 1", 0.82, "…**テーマ** 1…", "answer"),
+        ("old", 1, "Old title", 0.4, None, None),
+    ]
+    assert rows(db_path, "SELECT count(*) FROM gap_covers") == [(0,)]
+    assert rows(db_path, "SELECT count(*) FROM gap_cover_questions") == [(0,)]
 
 
 V1_ROW = (
     "('old', '2024-05-01T00:00:00.000000Z', 'q', 'ja', 'cli', NULL, NULL, NULL, 'none', "
     "0, 0.1, 1.0, 'v', 'm');"
+)
+V2_RESULT = (
+    "('old', 1, '_posts/old.md', 'Old title', 'https://blog.example/old/', 'p1', NULL, 0.4);"
 )

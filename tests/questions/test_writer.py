@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import json
 import logging
 import shutil
+import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, cast
@@ -13,6 +15,7 @@ from typing import Any, cast
 import pytest
 
 from bot.questions import QuestionLog, QuestionLogError, spill
+from bot.questions.store import QuestionRow, ResultRow, row_from_json, row_to_json
 
 from .conftest import ExclusiveLock, MakeRecord, rows, wait_until
 
@@ -42,6 +45,62 @@ async def test_record_is_stored_with_its_results(db_path: Path, make_record: Mak
     )
     ranks = rows(db_path, "SELECT rank, title FROM results WHERE question_id = 'q-a' ORDER BY rank")
     assert ranks == [(1, "記事 1"), (2, "記事 2"), (3, "記事 3")]
+
+
+async def test_each_result_keeps_the_excerpt_shown_and_its_tier(
+    db_path: Path, make_record: MakeRecord
+) -> None:
+    """What the reader saw is stored per result: the excerpt text, bold markers included,
+    and that excerpt's own tier (lower than the answer's for the later ones)."""
+    log = await QuestionLog.open(db_path)
+    log.record(make_record(id="shown", results=3))
+    log.record(make_record(id="vague", tier="related", results=1))
+    await log.close()
+    assert rows(db_path, "SELECT question_id, rank, excerpt, tier FROM results ORDER BY 1, 2") == [
+        ("shown", 1, "…**テーマ** 1…", "answer"),
+        ("shown", 2, "…**テーマ** 2…", "related"),
+        ("shown", 3, "…**テーマ** 3…", "related"),
+        ("vague", 1, "…**テーマ** 1…", "related"),
+    ]
+
+
+def test_spill_lines_carry_the_excerpt_and_its_tier(make_record: MakeRecord) -> None:
+    """A spilled question reads back with each result's excerpt and tier."""
+    row = QuestionRow.from_record(make_record(id="s", results=2))
+    line = json.loads(json.dumps(row_to_json(row), ensure_ascii=False))
+    assert [(r["excerpt"], r["tier"]) for r in line["results"]] == [
+        ("…**テーマ** 1…", "answer"),
+        ("…**テーマ** 2…", "related"),
+    ]
+    assert row_from_json(line) == row
+
+
+async def test_an_old_spill_line_without_excerpts_still_imports(db_path: Path) -> None:
+    """A line spilled by a version that kept no excerpt loads with excerpt and tier NULL."""
+    old_line = {
+        "kind": "question", "id": "spilled-long-ago", "asked_at": "2024-05-01T03:00:00.000000Z",
+        "question": "古い質問", "language": "ja", "source": "discord", "guild_id": "111",
+        "channel_id": "222", "user_hash": "u", "tier": "related", "answered": 0,
+        "best_score": 0.5, "latency_ms": 10.0, "index_version": "idx-0", "model": "m",
+        "results": [
+            {"rank": 1, "source": "_posts/a.md", "title": "A", "url": "https://blog.example/a/",
+             "passage_id": "p1", "heading": None, "score": 0.5},
+        ],
+    }  # fmt: skip
+    row = row_from_json(old_line)
+    assert isinstance(row, QuestionRow)
+    assert row.results == (
+        ResultRow(1, "_posts/a.md", "A", "https://blog.example/a/", "p1", None, 0.5),
+    )
+    spill_file = spill.spill_path(db_path)
+    spill_file.parent.mkdir(parents=True)
+    spill_file.write_text(json.dumps(old_line, ensure_ascii=False) + "\n", encoding="utf-8")
+    log = await QuestionLog.open(db_path)
+    await log.close()
+    assert not spill_file.exists()
+    assert rows(db_path, "SELECT question_id, title, score, excerpt, tier FROM results") == [
+        ("spilled-long-ago", "A", 0.5, None, None)
+    ]
 
 
 async def test_record_only_enqueues(db_path: Path, make_record: MakeRecord) -> None:
@@ -273,6 +332,63 @@ async def test_forget_removes_stored_queued_and_given_votes(
     assert rows(db_path, "SELECT id FROM questions") == [("b1",)]
     assert rows(db_path, "SELECT count(*) FROM feedback") == [(0,)]
     await log.close()
+
+
+def cover(path: Path, url: str, *question_ids: str) -> int:
+    """Mark questions covered by an article, as an editor would; returns the cover's id."""
+    conn = sqlite3.connect(path, timeout=5)
+    try:
+        with conn:
+            cursor = conn.execute(
+                "INSERT INTO gap_covers (url, covered_at) VALUES (?, ?)",
+                (url, "2025-01-01T00:00:00.000000Z"),
+            )
+            cover_id = int(cursor.lastrowid or 0)
+            conn.executemany(
+                "INSERT INTO gap_cover_questions (cover_id, question_id) VALUES (?, ?)",
+                [(cover_id, qid) for qid in question_ids],
+            )
+    finally:
+        conn.close()
+    return cover_id
+
+
+async def test_purge_removes_and_counts_gap_cover_links(
+    db_path: Path, make_record: MakeRecord
+) -> None:
+    """An old question leaves the covers that named it, counted; the covers stay."""
+    log = await QuestionLog.open(db_path)
+    now = datetime(2025, 1, 1, tzinfo=UTC)
+    log.record(make_record(id="old", asked_at=now - timedelta(days=400), results=2))
+    log.record(make_record(id="new", asked_at=now - timedelta(days=10), results=1))
+    await log.flush()
+    both = cover(db_path, "https://blog.example/both/", "old", "new")
+    only_old = cover(db_path, "https://blog.example/old/", "old")
+    try:
+        assert await log.purge(now - timedelta(days=365)) == 1 + 2 + 2
+    finally:
+        await log.close()  # an open log's thread would keep a failed run from exiting
+    assert rows(db_path, "SELECT cover_id, question_id FROM gap_cover_questions") == [(both, "new")]
+    assert rows(db_path, "SELECT id FROM gap_covers ORDER BY id") == [(both,), (only_old,)]
+
+
+async def test_forget_removes_and_counts_gap_cover_links(
+    db_path: Path, make_record: MakeRecord
+) -> None:
+    """Forgetting a reader takes their questions out of every cover, counted."""
+    log = await QuestionLog.open(db_path)
+    log.record(make_record(id="a1", user_hash="alice", results=2))
+    log.record(make_record(id="a2", user_hash="alice", results=1))
+    log.record(make_record(id="b1", user_hash="bob", results=1))
+    await log.flush()
+    first = cover(db_path, "https://blog.example/one/", "a1", "b1")
+    second = cover(db_path, "https://blog.example/two/", "a1", "a2")
+    try:
+        assert await log.forget("alice") == (1 + 2) + (1 + 1) + 3
+    finally:
+        await log.close()
+    assert rows(db_path, "SELECT cover_id, question_id FROM gap_cover_questions") == [(first, "b1")]
+    assert rows(db_path, "SELECT id FROM gap_covers ORDER BY id") == [(first,), (second,)]
 
 
 async def test_forget_scrubs_the_spill_file(db_path: Path, make_record: MakeRecord) -> None:

@@ -50,7 +50,8 @@ class QuestionLogFile:
             )
             for rank, (title, url) in enumerate(articles, 1):
                 db.execute(
-                    "INSERT INTO results VALUES (?, ?, ?, ?, ?, ?, NULL, ?)",
+                    "INSERT INTO results (question_id, rank, source, title, url, passage_id, "
+                    "heading, score) VALUES (?, ?, ?, ?, ?, ?, NULL, ?)",
                     (qid, rank, url.split("#")[0], title, url, f"p{rank}", 0.9 - rank / 10),
                 )
             for voter, vote, reason in votes:

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
+import sqlite3
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.questions import QuestionLog, QuestionLogError, QuestionRecord
+from bot.questions import QuestionLog, QuestionLogError, QuestionRecord, migrations
 from bot.reports.export import ExportQuery, export_questions
 from tests.questions.conftest import MakeRecord, make_file
 
@@ -60,6 +62,8 @@ async def test_csv_has_bom_and_one_row_per_question(db_path: Path, make_record: 
         "best_score": "0.8200",
         "top_title": "記事 1",
         "top_url": "https://blog.example/posts/1/",
+        "top_excerpt": "…**テーマ** 1…",
+        "top_tier": "answer",
         "thumbs_up": "2",
         "thumbs_down": "1",
         "source": "discord",
@@ -114,7 +118,13 @@ async def test_jsonl_round_trip(db_path: Path, make_record: MakeRecord) -> None:
         "passage_id": "p1",
         "heading": "見出し 1",
         "score": 0.5,
+        "excerpt": "…**テーマ** 1…",
+        "tier": "related",
     }
+    assert [(r["excerpt"], r["tier"]) for r in item["results"]] == [
+        ("…**テーマ** 1…", "related"),
+        ("…**テーマ** 2…", "related"),
+    ]
     assert [(f["voter_hash"], f["vote"], f["reason"]) for f in item["feedback"]] == [
         ("voter", -1, "違う記事")
     ]
@@ -171,8 +181,67 @@ async def test_export_refuses_missing_and_newer_files(db_path: Path) -> None:
     with pytest.raises(QuestionLogError, match="holds no question log"):
         await export(db_path)
     make_file(db_path, "", 9)
-    with pytest.raises(QuestionLogError, match=r"schema 9 > 2"):
+    with pytest.raises(QuestionLogError, match=rf"schema 9 > {len(migrations.MIGRATIONS)}\)"):
         await export(db_path)
+
+
+async def test_csv_neutralises_a_formula_in_an_excerpt(
+    db_path: Path, make_record: MakeRecord
+) -> None:
+    """An excerpt is article text, but a spreadsheet would still run one starting with =."""
+    record = make_record(id="f", results=1)
+    [shown] = record.answer.results
+    answer = dataclasses.replace(
+        record.answer, results=(dataclasses.replace(shown, excerpt="=1+1 **は 2**"),)
+    )
+    await (await store(db_path, [dataclasses.replace(record, answer=answer)])).close()
+    _, data = await export(db_path)
+    assert [(row["top_excerpt"], row["top_tier"]) for row in read_csv(data)] == [
+        ("'=1+1 **は 2**", "answer")
+    ]
+
+
+async def test_results_logged_before_excerpts_export_empty(
+    db_path: Path, make_record: MakeRecord
+) -> None:
+    """A result stored without an excerpt (logged before v3) is an empty cell, JSON null."""
+    await (await store(db_path, [make_record(id="new", results=1)])).close()
+    with sqlite3.connect(db_path) as conn:
+        conn.execute("UPDATE results SET excerpt = NULL, tier = NULL")
+    conn.close()
+    _, data = await export(db_path)
+    assert [(row["top_title"], row["top_excerpt"], row["top_tier"]) for row in read_csv(data)] == [
+        ("記事 1", "", "")
+    ]
+    _, data = await export(db_path, "jsonl")
+    [item] = [json.loads(line) for line in data.decode("utf-8").splitlines()]
+    assert [(r["title"], r["excerpt"], r["tier"]) for r in item["results"]] == [
+        ("記事 1", None, None)
+    ]
+
+
+async def test_a_version_2_file_exports_without_being_migrated(db_path: Path) -> None:
+    """Export only reads: a file the bot has not yet migrated exports, excerpts empty."""
+    make_file(
+        db_path,
+        migrations.SCHEMA_V1
+        + migrations.SCHEMA_V2
+        + "INSERT INTO questions VALUES ('old', '2024-05-01T00:00:00.000000Z', 'q', 'ja', "
+        "'cli', NULL, NULL, NULL, 'related', 0, 0.4, 1.0, 'v', 'm');"
+        "INSERT INTO results VALUES ('old', 1, '_posts/old.md', 'Old', "
+        "'https://blog.example/old/', 'p1', NULL, 0.4);",
+        2,
+    )
+    count, data = await export(db_path)
+    assert count == 1
+    [row] = read_csv(data)
+    assert (row["top_title"], row["top_excerpt"], row["top_tier"]) == ("Old", "", "")
+    _, data = await export(db_path, "jsonl")
+    [item] = [json.loads(line) for line in data.decode("utf-8").splitlines()]
+    assert [(r["title"], r["excerpt"], r["tier"]) for r in item["results"]] == [("Old", None, None)]
+    with sqlite3.connect(db_path) as conn:
+        assert conn.execute("PRAGMA user_version").fetchone() == (2,)
+    conn.close()
 
 
 async def test_export_streams_many_rows(db_path: Path, make_record: MakeRecord) -> None:
