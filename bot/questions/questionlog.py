@@ -206,15 +206,15 @@ class QuestionLog:
         return int(row[0]) if row else 0
 
     async def purge(self, older_than: datetime) -> int:
-        """Delete questions asked before ``older_than``; returns rows removed (with results
-        and feedback)."""
+        """Delete questions asked before ``older_than``; returns rows removed (with their
+        results, feedback and cover links)."""
         self._check_open()
         async with self._writer.connection() as conn:
             return await delete_older_than(conn, format_time(older_than))
 
     async def forget(self, user_hash: str) -> int:
-        """Delete a user's questions (queued, spilled and stored) with their results and
-        votes, and the votes the user gave; returns rows removed."""
+        """Delete a user's questions (queued, spilled and stored) with their results,
+        votes and cover links, and the votes the user gave; returns rows removed."""
         self._check_open()
         async with self._writer.connection() as conn:
             unwanted = belongs_to(user_hash)

@@ -69,7 +69,7 @@ class QuestionLogFile:
 
 @pytest.fixture
 async def log_file(tmp_path: Path) -> QuestionLogFile:
-    """An empty question log at schema v1, created by the store's own migrations."""
+    """An empty question log at the current schema, made by the store's own migrations."""
     path = tmp_path / "questions.db"
     async with aiosqlite.connect(path) as conn:
         await migrate(conn, path)
