@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bot.embedding.models import SentenceTransformerEmbedder, load_embedder
+from bot.embedding.models import LoadedEmbedder, load_embedder
 from bot.settings import EMBEDDED_MODEL
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -23,7 +23,7 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def real_model() -> tuple[SentenceTransformerEmbedder, float]:
+def real_model() -> tuple[LoadedEmbedder, float]:
     """The embedded default model, warmed up, and the seconds loading it took."""
     started = time.perf_counter()
     embedder = load_embedder(EMBEDDED_MODEL, ROOT / "cache")

@@ -21,7 +21,7 @@ from bench.serving import timed_answer
 from bench.tables import END as END
 from bench.tables import START as START
 from bench.tables import stage_cell, stages_timed
-from bot.embedding.models import SentenceTransformerEmbedder, load_embedder
+from bot.embedding.models import LoadedEmbedder, load_embedder
 from bot.index.analysis import JapaneseAnalyzer
 from bot.index.refresh import CorpusSpec, refresh
 from bot.retrieval.engine import Engine, EngineConfig
@@ -41,7 +41,7 @@ def site_questions(name: str) -> list[str]:
     return [str(row["question"]) for row in rows]
 
 
-def _model(args: dict[str, Any]) -> tuple[SentenceTransformerEmbedder, float]:
+def _model(args: dict[str, Any]) -> tuple[LoadedEmbedder, float]:
     """The embedded model as the bot loads it (precision and threads from the arguments)."""
     started = time.perf_counter()
     options = {k: args[k] for k in ("precision", "threads", "device", "runtime") if k in args}

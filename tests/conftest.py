@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import yaml
 
-from bot.embedding.models import SentenceTransformerEmbedder, load_embedder
+from bot.embedding.models import LoadedEmbedder, SentenceTransformerEmbedder, load_embedder
 from bot.index.refresh import CorpusSpec
 from bot.retrieval.engine import Engine, EngineConfig
 from bot.settings import EMBEDDED_MODEL
@@ -67,7 +67,7 @@ def engine_for(root: Path, cache: Path, embedder: Any, **config: Any) -> Engine:
 
 
 @pytest.fixture(scope="session")
-def real_embedder() -> SentenceTransformerEmbedder:
+def real_embedder() -> LoadedEmbedder:
     """The embedded default model, built once into the project's cache (as `make setup` does)."""
     return load_embedder(EMBEDDED_MODEL, ROOT / "cache")
 
@@ -75,10 +75,12 @@ def real_embedder() -> SentenceTransformerEmbedder:
 @pytest.fixture(scope="session")
 def torch_embedder() -> SentenceTransformerEmbedder:
     """The embedded default model with its forward pass on torch (EMBEDDING_RUNTIME=torch)."""
-    return load_embedder(EMBEDDED_MODEL, ROOT / "cache", runtime="torch")
+    embedder = load_embedder(EMBEDDED_MODEL, ROOT / "cache", runtime="torch")
+    assert isinstance(embedder, SentenceTransformerEmbedder)
+    return embedder
 
 
 @pytest.fixture(scope="session")
-def real_engine(real_embedder: SentenceTransformerEmbedder) -> Iterator[Engine]:
+def real_engine(real_embedder: LoadedEmbedder) -> Iterator[Engine]:
     """The sample corpus with the real model; the project's cache makes reruns fast."""
     yield engine_for(SAMPLE_CORPUS, ROOT / "cache", real_embedder)

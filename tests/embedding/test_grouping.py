@@ -6,7 +6,7 @@ import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.embedding.models import length_groups
+from bot.embedding.serving import length_groups
 
 
 @given(

@@ -2,21 +2,37 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import torch
 
 from bot.embedding import precision
 
 
-def test_auto_device_is_cuda_when_torch_sees_one(monkeypatch: pytest.MonkeyPatch) -> None:
-    """DEVICE=auto picks CUDA when torch reports a GPU."""
+def test_auto_device_is_cuda_when_torch_sees_one(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """DEVICE=auto picks CUDA when an NVIDIA driver is loaded and torch reports a GPU."""
+    driver = tmp_path / "version"
+    driver.write_text("NVRM version: 1\n")
+    monkeypatch.setattr(precision, "NVIDIA_DRIVER", driver)
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     assert precision.resolve_device("auto") == "cuda"
-
-
-def test_auto_device_is_cpu_without_gpu(monkeypatch: pytest.MonkeyPatch) -> None:
-    """DEVICE=auto falls back to the CPU when torch reports no GPU."""
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert precision.resolve_device("auto") == "cpu"
+
+
+def test_auto_device_without_a_driver_is_the_cpu_without_asking_torch(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """No NVIDIA driver: the CPU at once (torch is not asked, so need not be imported)."""
+    monkeypatch.setattr(precision, "NVIDIA_DRIVER", tmp_path / "absent")
+
+    def asked() -> bool:
+        raise AssertionError("torch was asked")
+
+    monkeypatch.setattr(torch.cuda, "is_available", asked)
     assert precision.resolve_device("auto") == "cpu"
 
 

@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 import torch
 
-from bot.embedding import runtime
+from bot.embedding import embedded, runtime
 from bot.embedding.embedded import MODEL_DIR_NAME
-from bot.embedding.models import ModelNotFound, SentenceTransformerEmbedder, load_embedder
+from bot.embedding.models import LoadedEmbedder, ModelNotFound, load_embedder
 from bot.embedding.runtime import (
     GRAPH_FILE,
     SOURCE_FILE,
@@ -80,9 +80,12 @@ def test_graph_is_named_by_model_and_files(tmp_path: Path) -> None:
     first = graph_path(tmp_path, "local:model", folder)
     assert graph_path(tmp_path, "local:model", folder) == first
     assert graph_path(tmp_path, "other", folder) != first
+    assert graph_path(tmp_path, "local:model", folder, "int8") != first
     weights.write_bytes(b"new weights!")
     assert graph_path(tmp_path, "local:model", folder) != first
     assert first.parent.parent == tmp_path / "models" / "onnx"
+    pinned = graph_path(tmp_path, "embedded@1+abc", None)  # the identity pins the files
+    assert pinned == graph_path(tmp_path, "embedded@1+abc", None) != first
 
 
 @pytest.fixture
@@ -90,13 +93,14 @@ def cache(tmp_path: Path) -> Path:
     """An empty cache that shares the project's built model (no ONNX graph yet)."""
     folder = tmp_path / "cache"
     (folder / "models").mkdir(parents=True)
-    os.symlink(ROOT / "cache" / "models" / MODEL_DIR_NAME, folder / "models" / MODEL_DIR_NAME)
+    built = embedded.build(embedded.target(ROOT / "cache"))  # removed once a graph serves
+    os.symlink(built, folder / "models" / MODEL_DIR_NAME)
     return folder
 
 
 @pytest.mark.model
 def test_onnx_and_torch_give_the_same_vectors(
-    real_embedder: SentenceTransformerEmbedder, torch_embedder: SentenceTransformerEmbedder
+    real_embedder: LoadedEmbedder, torch_embedder: LoadedEmbedder
 ) -> None:
     """The default CPU runtime is ONNX Runtime, and its vectors are torch's to float error,
     which is why both share one vector cache (same name)."""
@@ -121,12 +125,10 @@ def test_unreadable_cached_graph_is_exported_again(
     assert first.name in (graph.parent / SOURCE_FILE).read_text(encoding="utf-8")
     expected = first.embed_queries(TEXTS[:1])
     graph.write_bytes(b"not a graph")
-    with caplog.at_level(logging.WARNING):
-        fallback = load_embedder(EMBEDDED_MODEL, cache)
-    assert fallback.runtime == "torch" and "cannot load" in caplog.text
-    assert float(np.abs(fallback.embed_queries(TEXTS[:1]) - expected).max()) < 1e-5
-    again = load_embedder(EMBEDDED_MODEL, cache)  # the bad file was removed: exported anew
-    assert again.runtime == "onnx" and (graph.parent / WEIGHTS_FILE).is_file()
+    with caplog.at_level(logging.INFO):
+        again = load_embedder(EMBEDDED_MODEL, cache)
+    assert "exporting the embedding model" in caplog.text
+    assert again.runtime == "onnx" and graph.read_bytes() != b"not a graph"
     assert float(np.abs(again.embed_queries(TEXTS[:1]) - expected).max()) < 1e-5
 
 

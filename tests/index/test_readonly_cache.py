@@ -21,6 +21,7 @@ import pytest
 
 from bot.cli.answering import format_answer
 from bot.embedding import runtime
+from bot.embedding.serving import MANIFEST_FILE
 from bot.index.analysis import JapaneseAnalyzer
 from bot.index.refresh import CorpusSpec, refresh
 from bot.settings import SettingsError
@@ -198,27 +199,20 @@ def test_exported_graph_opens_from_a_read_only_cache(
     path.parent.mkdir(parents=True)
     path.write_bytes(b"graph")
     (path.parent / runtime.WEIGHTS_FILE).write_bytes(b"weights")
+    (path.parent / MANIFEST_FILE).write_text("{}", encoding="utf-8")
     opened: list[Path] = []
-    released: list[bool] = []
 
     def open_session(graph: Path, threads: int) -> _Session:
         opened.append(graph)
         return _Session()
 
-    def export_graph(*args: Any, **kw: Any) -> None:
-        raise AssertionError("the graph was exported again")
+    def load_model() -> Any:
+        raise AssertionError("the model was loaded to export the graph again")
 
     monkeypatch.setattr(runtime, "open_session", open_session)
-    monkeypatch.setattr(runtime, "export_graph", export_graph)
     tree = read_only(cache)
-    forward = runtime.load_onnx_forward(
-        model=None,  # type: ignore[arg-type]
-        path=path,
-        threads=1,
-        release=lambda: released.append(True),
-        source="",
-    )
-    assert isinstance(forward, runtime.OnnxForward)
-    assert opened == [path] and released == [True]
+    session = runtime.open_graph(path, 1, load_model)
+    assert isinstance(session, _Session)
+    assert opened == [path]
     assert tree.refused == []
     assert not (path.parent.parent / f"{path.parent.name}.lock").exists()

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.embedding.models import SentenceTransformerEmbedder
+from bot.embedding.models import LoadedEmbedder
 from bot.reports.covers import cover_gap
 from bot.reports.gaps import find_gaps
 
@@ -78,9 +78,7 @@ class SiteLog:
 
 
 @pytest.fixture(scope="module")
-def site_log(
-    tmp_path_factory: pytest.TempPathFactory, real_embedder: SentenceTransformerEmbedder
-) -> SiteLog:
+def site_log(tmp_path_factory: pytest.TempPathFactory, real_embedder: LoadedEmbedder) -> SiteLog:
     """Eight weeks of readers' questions; then an editor writes the article the largest
     paraphrase group asks for, marks the group covered, and two readers ask again."""
     tmp = tmp_path_factory.mktemp("site-log")

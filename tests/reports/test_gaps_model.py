@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.embedding.models import SentenceTransformerEmbedder, load_embedder
+from bot.embedding.models import LoadedEmbedder, load_embedder
 from bot.reports.gaps import DEFAULT_THRESHOLD, find_gaps
 from bot.settings import EMBEDDED_MODEL
 
@@ -23,7 +23,7 @@ SAME_AS = {"q46": "g1", "q47": "g2", "q48": "g3", "q51": "g5", "q59": "g4"}
 
 
 @pytest.fixture(scope="module")
-def model() -> Iterator[SentenceTransformerEmbedder]:
+def model() -> Iterator[LoadedEmbedder]:
     """The embedded default model, loaded once for the module."""
     try:
         yield load_embedder(EMBEDDED_MODEL, Path(__file__).resolve().parents[2] / "cache")
@@ -45,7 +45,7 @@ def _labelled() -> dict[str, str]:
 
 
 async def test_default_threshold_groups_paraphrases_without_mixing(
-    model: SentenceTransformerEmbedder, log_file: QuestionLogFile
+    model: LoadedEmbedder, log_file: QuestionLogFile
 ) -> None:
     """No group mixes two different questions; the Japanese paraphrase sets are grouped."""
     labels = _labelled()
