@@ -29,9 +29,11 @@ from bot.embedding.precision import (
 from bot.embedding.provenance import SourceMismatch
 from bot.embedding.runtime import (
     ExportFailed,
+    ensure_graph,
     graph_path,
     graph_source,
     open_graph,
+    quantize_graph,
     resolve_runtime,
     session_threads,
 )
@@ -188,7 +190,7 @@ def load_embedder(
     except ValueError as exc:
         raise ModelNotFound(str(exc)) from None
     if chosen == "onnx":
-        served = _onnx_embedder(name, cache_dir, batch_size, threads, runtime)
+        served = _onnx_embedder(name, cache_dir, batch_size, threads, runtime, precision)
         if served is not None:
             return served
     folder, identity, prompts = resolve_model(name, cache_dir)
@@ -202,7 +204,7 @@ def load_embedder(
 
 
 def _onnx_embedder(
-    name: str, cache_dir: Path, batch_size: int, threads: int, setting: str
+    name: str, cache_dir: Path, batch_size: int, threads: int, setting: str, precision: str
 ) -> OnnxEmbedder | None:
     """The exported graph served without torch; None (torch) when ``auto`` meets a model
     it cannot export.
@@ -216,7 +218,8 @@ def _onnx_embedder(
         identity, folder, prompts = embedded_model.IDENTITY, None, E5_PROMPTS
     else:
         folder, identity, prompts = resolve_model(name, cache_dir)
-    path = graph_path(cache_dir, identity, folder)
+    fp32 = graph_path(cache_dir, identity, folder)
+    path = graph_path(cache_dir, identity, folder, precision) if precision != "fp32" else fp32
     built = embedded_model.target(cache_dir) if embedded else folder
     assert built is not None
 
@@ -224,12 +227,19 @@ def _onnx_embedder(
         source = built if not embedded else resolve_model(name, cache_dir)[0]
         return _load_sentence_transformer(source, name, "cpu", prompts)
 
+    source = graph_source(identity, built)
+
+    def int8_from_fp32(folder: Path) -> None:
+        ensure_graph(fp32, load_model, source)
+        quantize_graph(fp32)(folder)
+
     try:
         session = open_graph(
             path,
             session_threads(threads, os.cpu_count()),
             load_model,
-            graph_source(identity, built),
+            source,
+            None if path == fp32 else int8_from_fp32,
         )
     except ExportFailed as exc:
         if setting == "onnx":
@@ -240,7 +250,11 @@ def _onnx_embedder(
     if embedded:
         embedded_model.remove_built(cache_dir)
     remedy = _remedy([path.parent], built if not embedded else path.parent)
-    return OnnxEmbedder(path.parent, session, identity, batch_size, remedy)
+    name_of_vectors = identity_for(identity, precision, "onnx")
+    # Dynamic int8 scales activations per forward pass: one text per pass keeps its vector
+    # a function of the text alone, as the vector cache requires.
+    size = batch_size if precision == "fp32" else 1
+    return OnnxEmbedder(path.parent, session, name_of_vectors, size, remedy)
 
 
 def _embedded_available() -> bool:

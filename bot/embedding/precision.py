@@ -22,6 +22,7 @@ log = logging.getLogger(__name__)
 PRECISIONS = ("int8", "fp32")
 # Bumped when int8 vectors change for the same weights (1: one text per forward pass).
 INT8_VERSION = 1
+ONNX_INT8_VERSION = 1  # the same for ONNX Runtime's quantization (runtime.quantize_graph)
 DEVICES = ("auto", "cpu", "cuda")
 
 
@@ -82,6 +83,11 @@ def apply_precision(model: SentenceTransformer, precision: str, device: str) -> 
     return "int8"
 
 
-def identity_for(identity: str, precision: str) -> str:
-    """The vector caches' name: int8 vectors differ from fp32 ones, so they never mix."""
-    return identity if precision == "fp32" else f"{identity}+{precision}.{INT8_VERSION}"
+def identity_for(identity: str, precision: str, runtime: str = "torch") -> str:
+    """The vector caches' name: int8 vectors differ from fp32 ones, and ONNX Runtime's int8
+    from torch's, so they never mix."""
+    if precision == "fp32":
+        return identity
+    if runtime == "onnx":
+        return f"{identity}+{precision}-onnx.{ONNX_INT8_VERSION}"
+    return f"{identity}+{precision}.{INT8_VERSION}"

@@ -61,19 +61,19 @@ def onnx_available() -> bool:
 
 
 def resolve_runtime(setting: str, device: str, precision: str) -> str:
-    """``auto`` is ONNX Runtime for fp32 on the CPU when it is installed, else torch.
+    """``auto`` is ONNX Runtime on the CPU when it is installed, else torch.
 
-    int8 stays on torch: its dynamic quantization is the one whose retrieval was measured.
+    int8 on ONNX Runtime is its own dynamic quantization of the exported graph
+    (:func:`quantize_graph`); on torch, torch's.
     """
     if setting not in RUNTIMES:
         raise ValueError(f"EMBEDDING_RUNTIME must be one of {', '.join(RUNTIMES)}, not {setting!r}")
     if setting == "torch":
         return "torch"
-    fits = device == "cpu" and precision == "fp32"
+    fits = device == "cpu"
     if setting == "onnx" and not fits:
         raise ValueError(
-            "EMBEDDING_RUNTIME=onnx runs fp32 on the CPU; set DEVICE=cpu and "
-            "EMBEDDING_PRECISION=fp32, or EMBEDDING_RUNTIME=auto"
+            "EMBEDDING_RUNTIME=onnx runs on the CPU; set DEVICE=cpu, or EMBEDDING_RUNTIME=auto"
         )
     if setting == "onnx" and not onnx_available():
         raise ValueError("EMBEDDING_RUNTIME=onnx needs the onnxruntime and onnx packages")
@@ -174,6 +174,22 @@ def open_graph(
         except Exception as exc:  # noqa: BLE001 - ONNX Runtime's errors have no common base
             log.debug("ONNX Runtime cannot load %s (%s); exporting it again", path, exc)
             shutil.rmtree(folder, ignore_errors=True)
+    ensure_graph(path, load_model, source, finish)
+    try:
+        return open_session(path, threads)
+    except Exception as exc:  # noqa: BLE001 - ONNX Runtime's errors have no common base
+        shutil.rmtree(folder, ignore_errors=True)  # exported again next time
+        raise ExportFailed(f"ONNX Runtime cannot load {path}: {exc}") from None
+
+
+def ensure_graph(
+    path: Path,
+    load_model: Callable[[], SentenceTransformer],
+    source: str = "",
+    finish: Callable[[Path], None] | None = None,
+) -> None:
+    """Export the graph at ``path`` (or make it with ``finish``) unless it is complete."""
+    folder = path.parent
     try:
         folder.parent.mkdir(parents=True, exist_ok=True)
         with FileLock(f"{folder}.lock"):
@@ -181,14 +197,70 @@ def open_graph(
             if not graph_complete(path):
                 log.info("exporting the embedding model to ONNX (once per model): %s", folder.name)
                 (finish or _export_into(load_model, source))(folder)
-                drop_superseded(folder, source)
+                if finish is None:
+                    drop_superseded(folder, source)
     except OSError as exc:
         raise ExportFailed(f"cannot write the graph under {folder.parent}: {exc}") from None
+
+
+def quantize_graph(fp32: Path) -> Callable[[Path], None]:
+    """Write ONNX Runtime's int8 version of the fp32 graph at ``fp32`` into a folder.
+
+    Torch's exporter leaves each Linear weight behind a Transpose (the weights reach the
+    trace as inputs), so the graph is first constant-folded by ONNX Runtime itself; then
+    every MatMul with a constant weight and the token table (Gather) get int8 weights, one
+    scale per output channel, and activations are quantized per pass (dynamic). The
+    tokenizer and manifest are the fp32 graph's.
+    """
+
+    def quantize(folder: Path) -> None:
+        import onnxruntime
+        from onnxruntime.quantization import QuantType, quantize_dynamic
+
+        temporary = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f"{folder.name}.part-"))
+        try:
+            folded = temporary / "folded.onnx"
+            options = onnxruntime.SessionOptions()
+            options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_BASIC
+            options.optimized_model_filepath = str(folded)
+            for key, value in (
+                ("session.optimized_model_external_initializers_file_name", "folded.onnx.data"),
+                ("session.optimized_model_external_initializers_min_size_in_bytes", "1024"),
+            ):
+                options.add_session_config_entry(key, value)
+            onnxruntime.InferenceSession(str(fp32), options, providers=["CPUExecutionProvider"])
+            with warnings.catch_warnings(), _quiet_root_logger():
+                warnings.simplefilter("ignore")
+                quantize_dynamic(
+                    folded,
+                    temporary / GRAPH_FILE,
+                    op_types_to_quantize=["MatMul", "Gather"],
+                    per_channel=True,
+                    weight_type=QuantType.QInt8,
+                    use_external_data_format=True,
+                    extra_options={"MatMulConstBOnly": True},
+                )
+            for name in ("folded.onnx", "folded.onnx.data"):
+                (temporary / name).unlink()
+            for name in (TOKENIZER_FILE, MANIFEST_FILE, SOURCE_FILE):
+                shutil.copy2(fp32.parent / name, temporary / name)
+            temporary.rename(folder)
+        except Exception as exc:  # noqa: BLE001 - the quantizer fails in many ways
+            raise ExportFailed(f"int8 quantization: {type(exc).__name__}: {exc}") from None
+        finally:
+            shutil.rmtree(temporary, ignore_errors=True)
+
+    return quantize
+
+
+@contextmanager
+def _quiet_root_logger() -> Iterator[None]:
+    """The quantizer advises on the root logger ("consider pre-processing"): not for users."""
+    logging.disable(logging.WARNING)
     try:
-        return open_session(path, threads)
-    except Exception as exc:  # noqa: BLE001 - ONNX Runtime's errors have no common base
-        shutil.rmtree(folder, ignore_errors=True)  # exported again next time
-        raise ExportFailed(f"ONNX Runtime cannot load {path}: {exc}") from None
+        yield
+    finally:
+        logging.disable(logging.NOTSET)
 
 
 def _export_into(

@@ -170,6 +170,8 @@ class OnnxEmbedder:
         return require_finite(vectors, self._remedy)
 
     def _forward_grouped(self, encodings: list[Encoding]) -> np.ndarray:
+        if self._batch_size == 1:
+            return np.concatenate([self._forward([encoding]) for encoding in encodings])
         counts = np.array([len(e.ids) for e in encodings], dtype=np.int64)
         out = np.empty((len(encodings), self.dimension), np.float32)
         for group in length_groups(counts, self._batch_size, MAX_PADDING):

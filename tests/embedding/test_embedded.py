@@ -108,4 +108,4 @@ def test_an_int8_vector_does_not_depend_on_its_batch(
     together = int8_embedder.embed_documents(TEXTS)
     alone = np.concatenate([int8_embedder.embed_documents([t]) for t in TEXTS])
     assert np.array_equal(together, alone)
-    assert int8_embedder.name.endswith("+int8.1")
+    assert int8_embedder.name.endswith("+int8-onnx.1")

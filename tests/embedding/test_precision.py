@@ -65,6 +65,8 @@ def test_int8_identity_differs_from_fp32() -> None:
     """int8 vectors get their own cache identity; fp32 keeps the model's own."""
     assert precision.identity_for("m@1", "fp32") == "m@1"
     assert precision.identity_for("m@1", "int8") != "m@1"
+    torch_int8 = precision.identity_for("m@1", "int8", "torch")
+    assert precision.identity_for("m@1", "int8", "onnx") not in {"m@1", torch_int8}
 
 
 def test_int8_quantizes_linear_layers_on_cpu() -> None:
