@@ -83,6 +83,9 @@ class Settings(BaseSettings):
     # int8 quantizes the model's Linear layers with torch on the CPU: worse held out (hit@1
     # 0.860 -> 0.846) and no faster than fp32 on ONNX Runtime, so fp32 is the default
     embedding_precision: Literal["int8", "fp32"] = "fp32"
+    # pooled: each sentence's vector is pooled from its passage's forward pass (ONNX Runtime)
+    # instead of a pass of its own; separate: a pass per sentence (docs/bench.md compares)
+    sentence_vectors: Literal["pooled", "separate"] = "separate"
     device: Literal["auto", "cpu", "cuda"] = "auto"  # auto: CUDA when torch sees a GPU
     # 0: every core on ONNX Runtime (its idle threads sleep), half of them (at least 1) on torch
     embedding_threads: int = Field(default=0, ge=0, le=256)

@@ -48,6 +48,7 @@ def embedder_for(settings: Settings) -> LoadedEmbedder:
             device=settings.device,
             threads=settings.embedding_threads,
             runtime=settings.embedding_runtime,
+            pooled_sentences=settings.sentence_vectors == "pooled",
         )
     except ModelNotFound as exc:
         raise UserError(str(exc)) from None

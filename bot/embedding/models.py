@@ -14,7 +14,7 @@ import socket
 import threading
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -59,6 +59,17 @@ KNOWN_PROMPTS: dict[str, dict[str, str]] = {
     "cl-nagoya/ruri-v3-30m": {"query": "検索クエリ: ", "document": "検索文書: "},
     "cl-nagoya/ruri-v3-130m": {"query": "検索クエリ: ", "document": "検索文書: "},
 }
+
+
+@runtime_checkable
+class PoolsSentences(Protocol):
+    """An embedder that can give sentence vectors from the passage's own forward pass."""
+
+    pools_sentences: bool
+
+    def embed_passages_with_sentences(
+        self, texts: Sequence[str], sentences: Sequence[Sequence[str]]
+    ) -> tuple[np.ndarray, list[np.ndarray]]: ...
 
 
 class ModelNotFound(Exception):
@@ -175,6 +186,7 @@ def load_embedder(
     device: str = "auto",
     threads: int = 0,
     runtime: str = "auto",
+    pooled_sentences: bool = False,
 ) -> LoadedEmbedder:
     """Resolve ``EMBEDDING_MODEL`` and load it, or raise one clear ModelNotFound.
 
@@ -183,6 +195,8 @@ def load_embedder(
     alone (:class:`OnnxEmbedder`), giving torch's vectors, so the same cache. ``int8`` on
     torch quantizes its Linear layers at load (opt-in, as it lowers held-out retrieval).
     The precision is part of the identity, so int8 and fp32 vectors never share a cache.
+    ``pooled_sentences``: on ONNX Runtime, sentence vectors come from the passage's own
+    forward pass (another cache name too).
     """
     try:  # settings that cannot work here are one clear error, like a missing model
         target = resolve_device(device)
@@ -190,7 +204,9 @@ def load_embedder(
     except ValueError as exc:
         raise ModelNotFound(str(exc)) from None
     if chosen == "onnx":
-        served = _onnx_embedder(name, cache_dir, batch_size, threads, runtime, precision)
+        served = _onnx_embedder(
+            name, cache_dir, batch_size, threads, runtime, precision, pooled_sentences
+        )
         if served is not None:
             return served
     folder, identity, prompts = resolve_model(name, cache_dir)
@@ -204,7 +220,13 @@ def load_embedder(
 
 
 def _onnx_embedder(
-    name: str, cache_dir: Path, batch_size: int, threads: int, setting: str, precision: str
+    name: str,
+    cache_dir: Path,
+    batch_size: int,
+    threads: int,
+    setting: str,
+    precision: str,
+    pooled_sentences: bool = False,
 ) -> OnnxEmbedder | None:
     """The exported graph served without torch; None (torch) when ``auto`` meets a model
     it cannot export.
@@ -254,7 +276,7 @@ def _onnx_embedder(
     # Dynamic int8 scales activations per forward pass: one text per pass keeps its vector
     # a function of the text alone, as the vector cache requires.
     size = batch_size if precision == "fp32" else 1
-    return OnnxEmbedder(path.parent, session, name_of_vectors, size, remedy)
+    return OnnxEmbedder(path.parent, session, name_of_vectors, size, remedy, pooled_sentences)
 
 
 def _embedded_available() -> bool:

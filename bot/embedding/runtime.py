@@ -38,9 +38,10 @@ log = logging.getLogger(__name__)
 
 RUNTIMES = ("auto", "torch", "onnx")
 # Bump when the exported folder changes for the same model (2: tokenizer and manifest).
-EXPORT_VERSION = 2
+EXPORT_VERSION = 3  # 3: the token states are an output too (sentence vectors pooled from them)
 OPSET = 17
 OUTPUT = "sentence_embedding"
+TOKENS = "token_embeddings"  # the last layer's token states, before pooling
 GRAPH_FILE = "model.onnx"
 # Weights beside the graph, not inside it: ONNX Runtime then maps the file instead of
 # copying it, so only the pages a question touches are resident (the 250 000-row token
@@ -343,12 +344,13 @@ def _sentence_embedding(
     model.eval()
 
     class SentenceEmbedding(torch.nn.Module):
-        def forward(self, *inputs: torch.Tensor) -> torch.Tensor:
+        def forward(self, *inputs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
             features = dict(zip(names, inputs[: len(names)], strict=True))
             given = dict(zip(weights, inputs[len(names) :], strict=True))
             with _weights_given(model, given):
-                vectors = model.forward(features)[OUTPUT]
-            return torch.nn.functional.normalize(vectors, dim=-1)
+                out = model.forward(features)
+            vectors = torch.nn.functional.normalize(out[OUTPUT], dim=-1)
+            return vectors, out[TOKENS]
 
     return SentenceEmbedding().eval()
 
@@ -406,6 +408,7 @@ def export_graph(
     if set(names) & set(weights):
         raise ExportFailed("a weight of the model has the name of a token input")
     axes = {name: {0: "batch", 1: "tokens"} for name in names} | {OUTPUT: {0: "batch"}}
+    axes[TOKENS] = {0: "batch", 1: "tokens"}
     temporary = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f"{folder.name}.part-"))
     traced = temporary / "traced.onnx"
     try:
@@ -416,7 +419,7 @@ def export_graph(
                 (*(probe[name].cpu() for name in names), *weights.values()),
                 str(traced),
                 input_names=[*names, *weights],
-                output_names=[OUTPUT],
+                output_names=[OUTPUT, TOKENS],
                 dynamic_axes=axes,
                 opset_version=OPSET,
                 dynamo=False,

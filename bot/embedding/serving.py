@@ -33,6 +33,8 @@ MANIFEST_FILE = "serving.json"
 TOKENIZER_FILE = "tokenizer.json"
 MANIFEST_VERSION = 1
 OUTPUT = "sentence_embedding"
+TOKENS = "token_embeddings"
+POOLED_VERSION = 1  # bump when pooled sentence vectors change for the same model
 # Tokens of padding a text may carry to share a forward pass with longer ones.
 MAX_PADDING = 8
 # What each graph input is called in a tokenizers Encoding.
@@ -123,8 +125,13 @@ class OnnxEmbedder:
         name: str,
         batch_size: int = 16,
         remedy: str = "",
+        pooled_sentences: bool = False,
     ) -> None:
         self._manifest = read_manifest(folder)
+        outputs = {item.name for item in session.get_outputs()} if pooled_sentences else set()
+        self.pools_sentences = TOKENS in outputs
+        if self.pools_sentences:  # sentence vectors differ from separate passes: another cache
+            name = f"{name}+pooled.{POOLED_VERSION}"
         self._tokenizer = load_tokenizer(folder, self._manifest.max_tokens)
         self._session = session
         self._name = name
@@ -169,6 +176,42 @@ class OnnxEmbedder:
                 vectors = self._forward_grouped(encodings)
         return require_finite(vectors, self._remedy)
 
+    def embed_passages_with_sentences(
+        self, texts: Sequence[str], sentences: Sequence[Sequence[str]]
+    ) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Passage vectors and, from the same forward pass, one vector per sentence: the
+        mean of the passage's last-layer token states over the sentence's characters,
+        normalised. A sentence cut off by truncation gets a pass of its own."""
+        if not self.pools_sentences:
+            raise RuntimeError("this model's graph has no token states to pool")
+        prompt = self._manifest.document_prompt
+        prompted = [(prompt + text).strip() for text in texts]
+        if self._manifest.lower_case:
+            prompted = [text.lower() for text in prompted]
+        with self._lock:
+            encodings = self._tokenizer.encode_batch(prompted)
+            counts = np.array([len(e.ids) for e in encodings], dtype=np.int64)
+            vectors = np.empty((len(texts), self.dimension), np.float32)
+            pooled: list[np.ndarray] = [np.empty(0)] * len(texts)
+            missing: list[tuple[int, int, str]] = []
+            for group in length_groups(counts, self._batch_size, MAX_PADDING):
+                batch = [encodings[i] for i in group]
+                out, states = self._session.run([OUTPUT, TOKENS], self._feed(batch))
+                for row, i in enumerate(group):
+                    vectors[i] = out[row]
+                    spans = sentence_spans(prompted[i], sentences[i], self._manifest.lower_case)
+                    truncated = len(encodings[i].ids) >= self._manifest.max_tokens
+                    pooled[i], cut = pool_spans(
+                        states[row], encodings[i], spans, self.dimension, truncated
+                    )
+                    missing += [(int(i), j, sentences[i][j]) for j in cut]
+        if missing:  # beyond the model's token limit: embedded alone
+            alone = self.embed_documents([text for _, _, text in missing])
+            for (i, j, _), vector in zip(missing, alone, strict=True):
+                pooled[i][j] = vector
+        require_finite(vectors, self._remedy)
+        return vectors, [require_finite(rows, self._remedy) for rows in pooled]
+
     def _forward_grouped(self, encodings: list[Encoding]) -> np.ndarray:
         if self._batch_size == 1:
             return np.concatenate([self._forward([encoding]) for encoding in encodings])
@@ -179,6 +222,10 @@ class OnnxEmbedder:
         return out
 
     def _forward(self, encodings: Sequence[Encoding]) -> np.ndarray:
+        (vectors,) = self._session.run([OUTPUT], self._feed(encodings))
+        return np.asarray(vectors, dtype=np.float32)
+
+    def _feed(self, encodings: Sequence[Encoding]) -> dict[str, np.ndarray]:
         width = max(len(e.ids) for e in encodings)
         feed = {}
         for name in self._manifest.inputs:
@@ -189,5 +236,55 @@ class OnnxEmbedder:
                 values = getattr(encoding, field)
                 array[row, : len(values)] = values
             feed[name] = array
-        (vectors,) = self._session.run([OUTPUT], feed)
-        return np.asarray(vectors, dtype=np.float32)
+        return feed
+
+
+def sentence_spans(
+    passage: str, sentences: Sequence[str], lower_case: bool = False
+) -> list[tuple[int, int] | None]:
+    """Each sentence's character range in the (prompted) passage, found in order; None for
+    one that is not there as written."""
+    spans: list[tuple[int, int] | None] = []
+    cursor = 0
+    for sentence in sentences:
+        wanted = sentence.lower() if lower_case else sentence
+        start = passage.find(wanted, cursor) if wanted else -1
+        if start < 0:
+            start = passage.find(wanted) if wanted else -1
+        if start < 0:
+            spans.append(None)
+            continue
+        spans.append((start, start + len(wanted)))
+        cursor = start + len(wanted)
+    return spans
+
+
+def pool_spans(
+    states: np.ndarray,
+    encoding: Encoding,
+    spans: Sequence[tuple[int, int] | None],
+    dimension: int,
+    truncated: bool = False,
+) -> tuple[np.ndarray, list[int]]:
+    """Mean token state over each span, normalised; the spans not wholly among the kept
+    tokens (cut off by truncation, or not found) are listed for a pass of their own."""
+    offsets = np.asarray(encoding.offsets, dtype=np.int64).reshape(-1, 2)
+    real = np.asarray(encoding.special_tokens_mask, dtype=bool) == 0
+    kept_end = int(offsets[real, 1].max()) if truncated and real.any() else None
+    rows = np.zeros((len(spans), dimension), np.float32)
+    cut: list[int] = []
+    for j, span in enumerate(spans):
+        if span is None or (kept_end is not None and span[1] > kept_end):
+            cut.append(j)
+            continue
+        inside = real & (offsets[:, 0] < span[1]) & (offsets[:, 1] > span[0])
+        if not inside.any():
+            cut.append(j)
+            continue
+        mean = states[: len(offsets)][inside].mean(axis=0)
+        norm = float(np.linalg.norm(mean))
+        if norm == 0.0:
+            cut.append(j)
+            continue
+        rows[j] = mean / norm
+    return rows, cut

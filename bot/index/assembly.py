@@ -20,7 +20,7 @@ import numpy as np
 
 from bot.corpus.articles import Article
 from bot.corpus.passages import Passage, split_article
-from bot.embedding.models import Embedder
+from bot.embedding.models import Embedder, PoolsSentences
 from bot.index.analysis import JapaneseAnalyzer
 from bot.index.bm25 import LexicalIndex
 from bot.index.columns import TableBuilder
@@ -254,15 +254,21 @@ def _embed(
     todo = [p for p in passages if p.content_hash not in spools.fresh]
     meter = Meter(len(passages), len(passages) - len(todo))
     recent = RecentVectors(embedder.embed_documents)
+    pooled = embedder if isinstance(embedder, PoolsSentences) and embedder.pools_sentences else None
     for start in range(0, len(todo), batch):
         chunk = todo[start : start + batch]
         texts = [p.embedding_text for p in chunk]
-        sentences = [s.text for p in chunk for s in p.sentences]
-        vectors = recent.vectors(texts + sentences)
-        rows, bounds = vectors[len(chunk) :], np.cumsum([len(p.sentences) for p in chunk])
-        spools.add(
-            [p.content_hash for p in chunk], vectors[: len(chunk)], np.split(rows, bounds[:-1])
-        )
+        if pooled is not None:  # sentence vectors from the passages' own forward pass
+            sentences = [[s.text for s in p.sentences] for p in chunk]
+            vectors, per_passage = pooled.embed_passages_with_sentences(texts, sentences)
+            spools.add([p.content_hash for p in chunk], vectors, per_passage)
+        else:
+            every = [s.text for p in chunk for s in p.sentences]
+            vectors = recent.vectors(texts + every)
+            rows, bounds = vectors[len(chunk) :], np.cumsum([len(p.sentences) for p in chunk])
+            spools.add(
+                [p.content_hash for p in chunk], vectors[: len(chunk)], np.split(rows, bounds[:-1])
+            )
         meter.advance(len(chunk))
         if progress is not None:
             progress(meter.done, meter.total)

@@ -16,6 +16,7 @@ import torch
 from bot.embedding.runtime import (
     GRAPH_FILE,
     OUTPUT,
+    TOKENS,
     WEIGHTS_FILE,
     ExportFailed,
     OnnxForward,
@@ -45,7 +46,7 @@ class TinyEncoder(torch.nn.Module):
         hidden = torch.tanh(self.mix(self.embed(features["input_ids"])))
         hidden = hidden + self.head(hidden)[..., :16]
         mask = features["attention_mask"].unsqueeze(-1).float()
-        return {OUTPUT: (hidden * mask).sum(1) / mask.sum(1)}
+        return {OUTPUT: (hidden * mask).sum(1) / mask.sum(1), TOKENS: hidden}
 
 
 def exported(tmp_path: Path) -> tuple[TinyEncoder, Path]:

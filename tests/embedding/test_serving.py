@@ -13,10 +13,12 @@ import pytest
 
 from bot.embedding.models import LoadedEmbedder
 from bot.embedding.serving import (
+    TOKENS,
     BundleError,
     Manifest,
     OnnxEmbedder,
     read_manifest,
+    sentence_spans,
     write_manifest,
 )
 from tests.conftest import ROOT
@@ -114,3 +116,54 @@ def test_a_damaged_manifest_is_a_bundle_error(tmp_path: Path) -> None:
     (folder / "serving.json").write_text("{", encoding="utf-8")
     with pytest.raises(BundleError):
         read_manifest(folder)
+
+
+def test_sentences_are_found_in_order_even_when_repeated() -> None:
+    passage = "passage: タイトル\n同じ文。違う文。同じ文。"
+    spans = sentence_spans(passage, ["同じ文。", "違う文。", "同じ文。", "ない文。"])
+    first, middle, again = spans[0], spans[1], spans[2]
+    assert first is not None and middle is not None and again is not None
+    assert passage[first[0] : first[1]] == passage[again[0] : again[1]] == "同じ文。"
+    assert again[0] >= middle[1] > first[1]  # the second 同じ文, not the first again
+    assert spans[3] is None
+
+
+class _StatesSession(_RecordingSession):
+    """Token states that say which token they are: row t is one-hot-ish at t."""
+
+    def get_outputs(self) -> list[object]:
+        return [type("Out", (), {"name": name})() for name in ("sentence_embedding", TOKENS)]
+
+    def run(self, outputs: list[str], feed: dict[str, np.ndarray]) -> list[np.ndarray]:
+        self.feeds.append(feed)
+        batch, width = feed["input_ids"].shape
+        states = np.zeros((batch, width, 4), np.float32)
+        for t in range(width):
+            states[:, t, t % 4] = 1.0
+        vectors = np.full((batch, 4), 0.5, np.float32)
+        return [vectors, states] if TOKENS in outputs else [vectors]
+
+
+def test_sentence_vectors_pool_their_own_tokens(tmp_path: Path) -> None:
+    """Each sentence's vector is the normalised mean of the states of its tokens, and the
+    embedder is named apart from one that embeds sentences alone."""
+    folder = tiny_bundle(tmp_path / "bundle")
+    session = _StatesSession()
+    plain = OnnxEmbedder(folder, session, "tiny")
+    embedder = OnnxEmbedder(folder, session, "tiny", pooled_sentences=True)
+    assert embedder.pools_sentences and not plain.pools_sentences
+    assert embedder.name != plain.name
+    vectors, (rows,) = embedder.embed_passages_with_sentences(["a b c d"], [["a b", "c d"]])
+    assert vectors.shape == (1, 4) and rows.shape == (2, 4)
+    # tokens: passage(0) :(1) a(2) b(3) c(4) d(5): "a b" is tokens 2,3; "c d" tokens 4,5
+    expected_first = np.array([0, 0, 1, 1], np.float32) / np.sqrt(2)
+    expected_second = np.array([1, 1, 0, 0], np.float32) / np.sqrt(2)
+    assert np.allclose(rows[0], expected_first) and np.allclose(rows[1], expected_second)
+
+
+def test_a_sentence_not_found_gets_a_pass_of_its_own(tmp_path: Path) -> None:
+    embedder = OnnxEmbedder(
+        tiny_bundle(tmp_path / "bundle"), _StatesSession(), "tiny", pooled_sentences=True
+    )
+    _, (rows,) = embedder.embed_passages_with_sentences(["a b"], [["a b", "zzz"]])
+    assert np.allclose(rows[1], np.full(4, 0.5))  # the plain pass's vector (the stub's)
