@@ -160,18 +160,61 @@ def table(results: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def _phase(checkout: Path, name: str, args: dict[str, Any]) -> dict[str, Any]:
+    """One of bench/phases.py's phases, run by `checkout`'s own copy of it."""
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.phases", name, json.dumps(args)],
+        cwd=checkout, env=dict(os.environ, PYTHONPATH=str(checkout)),
+        capture_output=True, text=True, timeout=3600, check=False,
+    )  # fmt: skip
+    if done.returncode != 0:
+        raise RuntimeError(f"phase {name} in {checkout} failed:\n{done.stderr[-3000:]}")
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+def at_scale(n: int, checkouts: dict[str, Path]) -> str:
+    """A synthetic blog of `n` articles indexed once with stand-in vectors (the real
+    model's name and dimension); then each checkout serves it with the real model."""
+    from bench import corpus as synthetic
+
+    corpus, cache = OUT / f"blog-{n}", OUT / f"cache-{n}"
+    shutil.rmtree(corpus, ignore_errors=True)
+    shutil.rmtree(cache, ignore_errors=True)
+    synthetic.generate(corpus, n)
+    rate = _phase(ROOT, "rate", {})
+    args = {"corpus": str(corpus), "cache": str(cache), "n": n, "ann_min": 100_000,
+            "model": rate["model"], "dimension": rate["dimension"], "real": False,
+            "questions": 120, "analyse_limit": 20_000}  # fmt: skip
+    _phase(ROOT, "cold", args)
+    rows = [f"| {n} articles | p50 ms | p99 ms | peak RSS MB |", "|---|---|---|---|"]
+    for label, checkout in checkouts.items():
+        served = _phase(checkout, "serve", args)
+        total = served["latency_ms"]["total"]
+        rows.append(
+            f"| {label} | {total['p50']:.1f} | {total['p99']:.1f} | {served['peak_rss_mb']:.0f} |"
+        )
+        print(json.dumps({"config": label, "n": n, **served}, default=float), flush=True)
+    return "\n".join(rows)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--before", type=Path, help="another checkout, measured first")
     parser.add_argument("--configs", default="fp32,pooled,int8,int8-pooled")
+    parser.add_argument("--scale", type=int, default=0, help="also serve N synthetic articles")
     args = parser.parse_args()
     models = ROOT / "cache" / "models"
     results = []
     if args.before is not None:
         results.append(measure("before", args.before.resolve(), {}, None))
-    for name in args.configs.split(","):
+    for name in [c for c in args.configs.split(",") if c]:
         results.append(measure(name, ROOT, CONFIGS[name], models))
-    print(table(results))
+    if results:
+        print(table(results))
+    if args.scale:
+        checkouts = {"before": args.before.resolve()} if args.before is not None else {}
+        print(at_scale(args.scale, checkouts | {"after": ROOT}))
 
 
 if __name__ == "__main__":
