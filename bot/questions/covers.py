@@ -8,7 +8,8 @@ stays in ``questions`` only, so retention and forget-me remove it as before.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from datetime import datetime
 from pathlib import Path
 
@@ -20,48 +21,46 @@ from bot.questions.store import QuestionLogError, format_time, rollback_quietly
 BUSY_TIMEOUT_MS = 5_000
 
 
+@asynccontextmanager
+async def _transaction(db_path: Path) -> AsyncIterator[aiosqlite.Connection]:
+    """A migrated connection in one write transaction, committed or rolled back, closed."""
+    conn = await open_database(db_path, BUSY_TIMEOUT_MS)
+    try:
+        await conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield conn
+            await conn.commit()
+        except BaseException:
+            await rollback_quietly(conn)
+            raise
+    finally:
+        await conn.close()
+
+
 async def add_cover(
     db_path: Path, url: str, question_ids: Sequence[str], covered_at: datetime
 ) -> int:
     """Record that `url` answers the questions `question_ids`; returns the cover's id."""
     if not question_ids:
         raise QuestionLogError("a cover needs at least one question")
-    conn = await open_database(db_path, BUSY_TIMEOUT_MS)
-    try:
-        await conn.execute("BEGIN IMMEDIATE")
-        try:
-            cursor = await conn.execute(
-                "INSERT INTO gap_covers (url, covered_at) VALUES (?, ?)",
-                (url, format_time(covered_at)),
-            )
-            cover_id = int(cursor.lastrowid or 0)
-            await conn.executemany(
-                "INSERT OR IGNORE INTO gap_cover_questions (cover_id, question_id) VALUES (?, ?)",
-                [(cover_id, question_id) for question_id in question_ids],
-            )
-            await conn.commit()
-        except BaseException:
-            await rollback_quietly(conn)
-            raise
-    finally:
-        await conn.close()
+    async with _transaction(db_path) as conn:
+        cursor = await conn.execute(
+            "INSERT INTO gap_covers (url, covered_at) VALUES (?, ?)",
+            (url, format_time(covered_at)),
+        )
+        cover_id = int(cursor.lastrowid or 0)
+        await conn.executemany(
+            "INSERT OR IGNORE INTO gap_cover_questions (cover_id, question_id) VALUES (?, ?)",
+            [(cover_id, question_id) for question_id in question_ids],
+        )
     return cover_id
 
 
 async def remove_cover(db_path: Path, cover_id: int) -> bool:
     """Undo a cover: its questions return to the open list. False when there is none."""
-    conn = await open_database(db_path, BUSY_TIMEOUT_MS)
-    try:
-        await conn.execute("BEGIN IMMEDIATE")
-        try:
-            await conn.execute("DELETE FROM gap_cover_questions WHERE cover_id = ?", (cover_id,))
-            cursor = await conn.execute("DELETE FROM gap_covers WHERE id = ?", (cover_id,))
-            await conn.commit()
-        except BaseException:
-            await rollback_quietly(conn)
-            raise
-    finally:
-        await conn.close()
+    async with _transaction(db_path) as conn:
+        await conn.execute("DELETE FROM gap_cover_questions WHERE cover_id = ?", (cover_id,))
+        cursor = await conn.execute("DELETE FROM gap_covers WHERE id = ?", (cover_id,))
     return cursor.rowcount == 1
 
 
