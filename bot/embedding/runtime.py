@@ -10,7 +10,10 @@ loading code; one that cannot be exported stays on torch with a warning.
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import functools
+import gc
 import hashlib
 import importlib.metadata
 import importlib.util
@@ -200,8 +203,18 @@ def ensure_graph(
                 (finish or _export_into(load_model, source))(folder)
                 if finish is None:
                     drop_superseded(folder, source)
+                release_freed_memory()
     except OSError as exc:
         raise ExportFailed(f"cannot write the graph under {folder.parent}: {exc}") from None
+
+
+def release_freed_memory() -> None:
+    """Hand what the export freed (torch's copy of the model, its tokenizer) back to the
+    system before the session and the serving tokenizer load: the allocator would keep it,
+    and the first start peaked 0.4 GB higher."""
+    gc.collect()
+    with contextlib.suppress(OSError, AttributeError):  # not glibc: nothing to trim
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
 def quantize_graph(fp32: Path) -> Callable[[Path], None]:
