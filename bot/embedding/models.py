@@ -245,9 +245,9 @@ def _onnx_embedder(
     built = embedded_model.target(cache_dir) if embedded else folder
     assert built is not None
 
-    def load_model() -> SentenceTransformer:
+    def load_model() -> tuple[SentenceTransformer, Path]:
         source = built if not embedded else resolve_model(name, cache_dir)[0]
-        return _load_sentence_transformer(source, name, "cpu", prompts)
+        return _load_sentence_transformer(source, name, "cpu", prompts), source
 
     source = graph_source(identity, built)
 

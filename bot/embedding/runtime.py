@@ -41,7 +41,7 @@ log = logging.getLogger(__name__)
 
 RUNTIMES = ("auto", "torch", "onnx")
 # Bump when the exported folder changes for the same model (2: tokenizer and manifest).
-EXPORT_VERSION = 3  # 3: the token states are an output too (sentence vectors pooled from them)
+EXPORT_VERSION = 4  # 3: token states are an output too; 4: licence notices beside the graph
 OPSET = 17
 OUTPUT = "sentence_embedding"
 TOKENS = "token_embeddings"  # the last layer's token states, before pooling
@@ -155,10 +155,14 @@ def graph_source(identity: str, folder: Path) -> str:
     return f"{identity}\n{folder.resolve()}\n"
 
 
+ModelLoader = Callable[[], "tuple[SentenceTransformer, Path]"]  # the model and its folder
+LICENCE_FILES = ("NOTICE*", "LICENSE*", "LICENCE*")  # travel with the model's graph
+
+
 def open_graph(
     path: Path,
     threads: int,
-    load_model: Callable[[], SentenceTransformer],
+    load_model: ModelLoader,
     source: str = "",
     finish: Callable[[Path], None] | None = None,
 ) -> onnxruntime.InferenceSession:
@@ -188,7 +192,7 @@ def open_graph(
 
 def ensure_graph(
     path: Path,
-    load_model: Callable[[], SentenceTransformer],
+    load_model: ModelLoader,
     source: str = "",
     finish: Callable[[Path], None] | None = None,
 ) -> None:
@@ -258,6 +262,7 @@ def quantize_graph(fp32: Path) -> Callable[[Path], None]:
                 (temporary / name).unlink()
             for name in (TOKENIZER_FILE, MANIFEST_FILE, SOURCE_FILE):
                 shutil.copy2(fp32.parent / name, temporary / name)
+            copy_licences(fp32.parent, temporary)
             temporary.rename(folder)
         except Exception as exc:  # noqa: BLE001 - the quantizer fails in many ways
             raise ExportFailed(f"int8 quantization: {type(exc).__name__}: {exc}") from None
@@ -277,19 +282,31 @@ def _quiet_root_logger() -> Iterator[None]:
         logging.disable(logging.NOTSET)
 
 
-def _export_into(
-    load_model: Callable[[], SentenceTransformer], source: str
-) -> Callable[[Path], None]:
+def _export_into(load_model: ModelLoader, source: str) -> Callable[[Path], None]:
     def export(folder: Path) -> None:
-        model = load_model()
-        export_graph(model, folder, source, bundle=functools.partial(write_bundle, model))
+        model, model_folder = load_model()
+        bundle = functools.partial(write_bundle, model, notices=model_folder)
+        export_graph(model, folder, source, bundle=bundle)
 
     return export
 
 
-def write_bundle(model: SentenceTransformer, folder: Path, inputs: Sequence[str]) -> None:
-    """Put what serving needs beside the graph: the model's fast tokenizer and a manifest
-    (prompts, truncation, inputs), so questions are answered without torch."""
+def copy_licences(source: Path, target: Path) -> None:
+    """The model's licence and notice files, so they stay with it wherever it is served."""
+    for pattern in LICENCE_FILES:
+        for found in source.glob(pattern):
+            if found.is_file():
+                shutil.copy2(found, target / found.name)
+
+
+def write_bundle(
+    model: SentenceTransformer, folder: Path, inputs: Sequence[str], notices: Path | None = None
+) -> None:
+    """Put what serving needs beside the graph: the model's fast tokenizer, a manifest
+    (prompts, truncation, inputs), so questions are answered without torch, and the
+    model's licence notices (from `notices`, its folder)."""
+    if notices is not None:
+        copy_licences(notices, folder)
     tokenizer = getattr(model, "tokenizer", None)
     backend = getattr(tokenizer, "backend_tokenizer", None)
     if backend is None:

@@ -127,6 +127,7 @@ class OnnxEmbedder:
         remedy: str = "",
         pooled_sentences: bool = False,
     ) -> None:
+        self.folder = folder
         self._manifest = read_manifest(folder)
         outputs = {item.name for item in session.get_outputs()} if pooled_sentences else set()
         self.pools_sentences = TOKENS in outputs

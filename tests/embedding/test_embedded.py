@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from bot.embedding import embedded
 from bot.embedding.embedded import BUILD_FILE, MODEL_DIR_NAME
 from bot.embedding.models import (
     LoadedEmbedder,
@@ -18,6 +19,7 @@ from bot.embedding.models import (
     load_embedder,
 )
 from bot.embedding.provenance import pinned
+from bot.embedding.serving import OnnxEmbedder
 from bot.settings import EMBEDDED_MODEL
 from tests.conftest import ROOT
 
@@ -66,14 +68,23 @@ def test_query_and_document_prompts_differ(real_embedder: LoadedEmbedder) -> Non
 def test_built_folder_is_a_standard_sentence_transformers_model(
     real_embedder: LoadedEmbedder,
 ) -> None:
-    """The cache holds a plain folder with both licence notices and the e5 prompts."""
-    folder = ROOT / "cache" / "models" / MODEL_DIR_NAME
+    """The build is a plain folder with both licence notices and the e5 prompts (kept
+    until its graph is exported; built again whenever torch needs it)."""
+    folder = embedded.build(embedded.target(ROOT / "cache"))
+    assert folder.name == MODEL_DIR_NAME
     for name in ("modules.json", "config.json", "tokenizer.json", "model.safetensors", "NOTICE"):
         assert (folder / name).is_file(), name
     assert json.loads((folder / BUILD_FILE).read_text())["sources"] == pinned()
     notice = (folder / "NOTICE").read_text(encoding="utf-8")
     assert "MIT" in notice and "Apache" in notice
     assert '"query": "query: "' in (folder / "config_sentence_transformers.json").read_text()
+
+
+def test_the_served_graph_keeps_the_licence_notices(real_embedder: LoadedEmbedder) -> None:
+    """The model is kept once, as its exported graph: the notices travel with it."""
+    assert isinstance(real_embedder, OnnxEmbedder)
+    notice = (real_embedder.folder / "NOTICE").read_text(encoding="utf-8")
+    assert "MIT" in notice and "Apache" in notice
 
 
 @pytest.mark.parametrize("name", ["/no/such/model/folder", "nobody/no-such-model-xyz"])
