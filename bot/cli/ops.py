@@ -27,6 +27,7 @@ from urllib.parse import urlencode
 from bot.cli import UserError, printable
 from bot.questions.privacy import SALT_FILE
 from bot.questions.spill import spill_path
+from bot.questions.store import read_only_uri
 from bot.settings import Settings
 
 INVITE_BASE = "https://discord.com/oauth2/authorize"
@@ -218,7 +219,7 @@ def _backup_database(source: Path, target: Path) -> int:
     """
     part = target.with_name(f".{target.name}.part")
     _remove_database(part)
-    uri = f"{source.resolve().as_uri()}?mode=ro"
+    uri = read_only_uri(source)
     try:
         with contextlib.closing(
             sqlite3.connect(uri, uri=True, timeout=BACKUP_BUSY_TIMEOUT_S)

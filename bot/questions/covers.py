@@ -16,7 +16,12 @@ from pathlib import Path
 import aiosqlite
 
 from bot.questions.migrations import check_version, open_database, read_version, schema_version
-from bot.questions.store import QuestionLogError, format_time, rollback_quietly
+from bot.questions.store import (
+    QuestionLogError,
+    format_time,
+    read_only_uri,
+    rollback_quietly,
+)
 
 BUSY_TIMEOUT_MS = 5_000
 
@@ -69,13 +74,9 @@ async def bring_up_to_date(db_path: Path) -> None:
 
     A current log is only read; a log from a newer bot is refused (:class:`NewerSchema`).
     """
-    async with aiosqlite.connect(_read_only_uri(db_path), uri=True) as reader:
+    async with aiosqlite.connect(read_only_uri(db_path), uri=True) as reader:
         found = await read_version(reader)
     check_version(found, db_path)
     if found < schema_version():
         conn = await open_database(db_path, BUSY_TIMEOUT_MS)
         await conn.close()
-
-
-def _read_only_uri(db_path: Path) -> str:
-    return f"{db_path.absolute().as_uri()}?mode=ro"

@@ -62,6 +62,11 @@ def format_time(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime(TIME_FORMAT)
 
 
+def read_only_uri(db_path: Path) -> str:
+    """An SQLite URI that can never write, so readers run safely beside the bot."""
+    return f"{db_path.resolve().as_uri()}?mode=ro"
+
+
 def parse_time(text: str) -> datetime:
     """The aware UTC datetime of a stored time."""
     return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)

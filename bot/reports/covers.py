@@ -23,14 +23,13 @@ import numpy as np
 
 from bot.embedding.models import Embedder
 from bot.questions.covers import add_cover
-from bot.questions.store import QuestionLogError, parse_time
+from bot.questions.store import QuestionLogError, format_time, parse_time, read_only_uri
 from bot.reports.gaps import (
     DEFAULT_THRESHOLD,
     GapGroup,
     find_gaps,
     group_key,
     normalise,
-    read_only_uri,
 )
 
 LATER_SHOWN = 5  # later questions listed under a cover, newest first
@@ -123,7 +122,7 @@ async def cover_outcomes(
         members: dict[int, list[str]] = {}
         for cover_id, question in await db.execute_fetchall(_MEMBERS_SQL):
             members.setdefault(int(cover_id), []).append(str(question))
-        since = min(t for _, _, t in covers).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        since = format_time(min(t for _, _, t in covers))
         later = [
             (str(q), str(tier), parse_time(str(at)))
             for q, tier, at in await db.execute_fetchall(_LATER_SQL, {"since": since})

@@ -32,7 +32,7 @@ from zoneinfo import ZoneInfo
 import aiosqlite
 
 from bot.questions.migrations import check_version, read_version
-from bot.questions.store import QuestionLogError, format_time, parse_time
+from bot.questions.store import QuestionLogError, format_time, parse_time, read_only_uri
 from bot.reports.cells import neutralise
 
 Format = Literal["csv", "jsonl"]
@@ -126,7 +126,7 @@ async def export_questions(
 def _read_only_uri(db_path: Path) -> str:
     if not db_path.is_file():
         raise QuestionLogError(f"no question log at {db_path}")
-    return f"{db_path.resolve().as_uri()}?mode=ro"
+    return read_only_uri(db_path)
 
 
 @asynccontextmanager

@@ -41,7 +41,7 @@ import aiosqlite
 import numpy as np
 
 from bot.embedding.models import Embedder
-from bot.questions.store import format_time, parse_time
+from bot.questions.store import format_time, parse_time, read_only_uri
 
 log = logging.getLogger(__name__)
 
@@ -144,11 +144,6 @@ def day_start_utc(since: date | None, tz: tzinfo) -> str | None:
     if since is None:
         return None
     return format_time(datetime.combine(since, time(), tzinfo=tz))
-
-
-def read_only_uri(db_path: Path) -> str:
-    """An SQLite URI that can never write, so reports run safely beside the bot."""
-    return f"{db_path.resolve().as_uri()}?mode=ro"
 
 
 async def _load(db_path: Path, since_utc: str | None) -> list[_Asked]:

@@ -20,8 +20,8 @@ import numpy as np
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-from bot.questions.store import parse_time
-from bot.reports.gaps import day_start_utc, read_only_uri
+from bot.questions.store import parse_time, read_only_uri
+from bot.reports.gaps import day_start_utc
 from bot.reports.gaps_format import fit
 from bot.reports.links import readable_url
 

@@ -18,9 +18,9 @@ from pathlib import Path
 import aiosqlite
 
 from bot.embedding.models import Embedder
-from bot.questions.store import parse_time
+from bot.questions.store import parse_time, read_only_uri
 from bot.reports.covers import CoverOutcome, cover_outcomes
-from bot.reports.gaps import DEFAULT_THRESHOLD, GapGroup, day_start_utc, find_gaps, read_only_uri
+from bot.reports.gaps import DEFAULT_THRESHOLD, GapGroup, day_start_utc, find_gaps
 from bot.reports.stats import ArticleCount, DayCount, compute_stats
 
 SHOWN_PER_QUESTION = 3  # excerpts listed under a question (a reply shows up to five)

@@ -24,6 +24,7 @@ from bot.discordbot.cogs import NO_MENTIONS, reader_language
 from bot.discordbot.messages import Lang, say
 from bot.discordbot.replies import shared_content
 from bot.questions import QuestionLogError
+from bot.questions.store import read_only_uri
 
 if TYPE_CHECKING:
     from bot.discordbot.client import BlogBot
@@ -164,7 +165,7 @@ async def _shared_before(bot: BlogBot, question_id: str) -> bool | None:
 
     Read-only, on its own connection: nothing is recorded before the share is sent.
     """
-    uri = f"{bot.questions.path.resolve().as_uri()}?mode=ro"
+    uri = read_only_uri(bot.questions.path)
     try:
         async with (
             aiosqlite.connect(uri, uri=True, timeout=CLAIM_WAIT_S) as db,
