@@ -20,6 +20,7 @@ from urllib.parse import parse_qs
 import numpy as np
 
 from bot.embedding.models import Embedder
+from bot.index.recent import RecentVectors
 from bot.reports.editors_guard import ASGIApp, Receive, Scope, Send
 from bot.reports.editors_html import CONTENT_SECURITY_POLICY, render_report, render_unavailable
 from bot.reports.weekly import build_report
@@ -37,12 +38,12 @@ class PageUnavailable(Exception):
 
 
 class CachedQueries:
-    """An embedder that remembers each question's vector (oldest forgotten first)."""
+    """An embedder that remembers each question's vector (the least recently used
+    forgotten first), the indexer's :class:`RecentVectors` in front of the model."""
 
     def __init__(self, embedder: Embedder, limit: int = CACHED_WORDINGS) -> None:
         self._embedder = embedder
-        self._limit = limit
-        self._vectors: dict[str, np.ndarray] = {}
+        self._recent = RecentVectors(embedder.embed_queries, limit)
         self._lock = threading.Lock()
 
     @property
@@ -58,18 +59,7 @@ class CachedQueries:
 
     def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
         with self._lock:
-            missing = list(dict.fromkeys(t for t in texts if t not in self._vectors))
-        if missing:
-            fresh = np.asarray(self._embedder.embed_queries(missing), dtype=np.float32)
-            with self._lock:
-                self._vectors.update(zip(missing, fresh, strict=True))
-                for old in list(self._vectors)[: max(0, len(self._vectors) - self._limit)]:
-                    del self._vectors[old]
-        with self._lock:
-            known = [self._vectors[t] for t in texts if t in self._vectors]
-        if len(known) < len(texts):  # some were forgotten meanwhile: a batch over the limit
-            return np.asarray(self._embedder.embed_queries(list(texts)), dtype=np.float32)
-        return np.stack(known) if known else np.zeros((0, self.dimension), dtype=np.float32)
+            return np.asarray(self._recent.vectors(texts), dtype=np.float32)
 
 
 class EditorsPage:

@@ -6,12 +6,13 @@ import re
 import sqlite3
 from datetime import UTC, date, datetime, timedelta
 
+import numpy as np
 import pytest
 from datasette.app import Datasette
 
 from bot.reports.covers import cover_gap, cover_outcomes
 from bot.reports.editors import make_datasette
-from bot.reports.editors_app import PageUnavailable
+from bot.reports.editors_app import CachedQueries, PageUnavailable
 from bot.reports.editors_html import chart_svg, emphasised
 from bot.reports.gaps import find_gaps
 from bot.reports.links import readable_url
@@ -222,3 +223,16 @@ async def test_datasette_tables_and_queries_show_links_decoded(log_file: Questio
         response = await ds.client.get(path)
         assert response.status_code == 200
         assert f'<a href="{ENCODED}">{DECODED}</a>' in response.text, path
+
+
+def test_the_page_embeds_each_wording_once() -> None:
+    """A weekly visit embeds only the wordings it has not seen; the vectors are the model's."""
+    model = HashEmbedder()
+    cached = CachedQueries(model)
+    first = cached.embed_queries(["Vim 10 はいつ出る？", "料金は？"])
+    again = cached.embed_queries(["料金は？", "Vim 10 はいつ出る？", "新しい質問"])
+    assert model.calls == 3
+    assert np.array_equal(again[:2], first[::-1])
+    assert np.array_equal(
+        again, model.embed_queries(["料金は？", "Vim 10 はいつ出る？", "新しい質問"])
+    )
