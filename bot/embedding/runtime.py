@@ -24,9 +24,8 @@ import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
-import numpy as np
 from filelock import FileLock
 
 from bot.embedding.serving import MANIFEST_FILE, TOKENIZER_FILE, Manifest, write_manifest
@@ -131,24 +130,6 @@ def _file_stamps(folder: Path) -> list[str]:
             stat = path.stat()
             stamps.append(f"{path.relative_to(folder)}:{stat.st_size}:{stat.st_mtime_ns}")
     return stamps
-
-
-class OnnxForward:
-    """The model's forward pass as an ONNX Runtime session: token ids in, unit vectors out."""
-
-    def __init__(self, session: onnxruntime.InferenceSession) -> None:
-        self._session = session
-        self._inputs = [item.name for item in session.get_inputs()]
-
-    def __call__(self, features: Mapping[str, Any]) -> np.ndarray:
-        feed = {name: _int64(features[name]) for name in self._inputs}
-        (vectors,) = self._session.run([OUTPUT], feed)
-        return np.asarray(vectors, dtype=np.float32)
-
-
-def _int64(value: Any) -> np.ndarray:
-    array = value.numpy() if hasattr(value, "numpy") else np.asarray(value)
-    return np.ascontiguousarray(array, dtype=np.int64)
 
 
 def graph_source(identity: str, folder: Path) -> str:

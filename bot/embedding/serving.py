@@ -166,16 +166,23 @@ class OnnxEmbedder:
         """
         if not texts:
             return np.zeros((0, self.dimension), np.float32)
-        prompted = [(prompt + text).strip() for text in texts]  # as sentence-transformers does
-        if self._manifest.lower_case:
-            prompted = [text.lower() for text in prompted]
+        vectors = np.empty((len(texts), self.dimension), np.float32)
         with self._lock:
-            encodings = self._tokenizer.encode_batch(prompted)
-            if len(encodings) == 1:
-                vectors = self._forward(encodings)
-            else:
-                vectors = self._forward_grouped(encodings)
+            encodings = self._tokenizer.encode_batch(self._prompted(texts, prompt))
+            for group in self._groups(encodings):
+                vectors[group] = self._forward([encodings[i] for i in group])
         return require_finite(vectors, self._remedy)
+
+    def _prompted(self, texts: Sequence[str], prompt: str) -> list[str]:
+        """What is tokenized: the prompt and the text, stripped (as sentence-transformers
+        does) and lower-cased for a model that wants it."""
+        prompted = [(prompt + text).strip() for text in texts]
+        return [text.lower() for text in prompted] if self._manifest.lower_case else prompted
+
+    def _groups(self, encodings: Sequence[Encoding]) -> list[np.ndarray]:
+        """Positions that share a forward pass: like token counts (`length_groups`)."""
+        counts = np.array([len(e.ids) for e in encodings], dtype=np.int64)
+        return length_groups(counts, self._batch_size, MAX_PADDING)
 
     def embed_passages_with_sentences(
         self, texts: Sequence[str], sentences: Sequence[Sequence[str]]
@@ -185,17 +192,13 @@ class OnnxEmbedder:
         normalised. A sentence cut off by truncation gets a pass of its own."""
         if not self.pools_sentences:
             raise RuntimeError("this model's graph has no token states to pool")
-        prompt = self._manifest.document_prompt
-        prompted = [(prompt + text).strip() for text in texts]
-        if self._manifest.lower_case:
-            prompted = [text.lower() for text in prompted]
+        prompted = self._prompted(texts, self._manifest.document_prompt)
+        vectors = np.empty((len(texts), self.dimension), np.float32)
+        pooled: list[np.ndarray] = [np.empty(0)] * len(texts)
+        missing: list[tuple[int, int, str]] = []
         with self._lock:
             encodings = self._tokenizer.encode_batch(prompted)
-            counts = np.array([len(e.ids) for e in encodings], dtype=np.int64)
-            vectors = np.empty((len(texts), self.dimension), np.float32)
-            pooled: list[np.ndarray] = [np.empty(0)] * len(texts)
-            missing: list[tuple[int, int, str]] = []
-            for group in length_groups(counts, self._batch_size, MAX_PADDING):
+            for group in self._groups(encodings):
                 batch = [encodings[i] for i in group]
                 out, states = self._session.run([OUTPUT, TOKENS], self._feed(batch))
                 for row, i in enumerate(group):
@@ -212,15 +215,6 @@ class OnnxEmbedder:
                 pooled[i][j] = vector
         require_finite(vectors, self._remedy)
         return vectors, [require_finite(rows, self._remedy) for rows in pooled]
-
-    def _forward_grouped(self, encodings: list[Encoding]) -> np.ndarray:
-        if self._batch_size == 1:
-            return np.concatenate([self._forward([encoding]) for encoding in encodings])
-        counts = np.array([len(e.ids) for e in encodings], dtype=np.int64)
-        out = np.empty((len(encodings), self.dimension), np.float32)
-        for group in length_groups(counts, self._batch_size, MAX_PADDING):
-            out[group] = self._forward([encodings[i] for i in group])
-        return out
 
     def _forward(self, encodings: Sequence[Encoding]) -> np.ndarray:
         (vectors,) = self._session.run([OUTPUT], self._feed(encodings))
